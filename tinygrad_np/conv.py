@@ -1,0 +1,209 @@
+"""conv2d, threshold and pooling primitives (NCHW), and the checked functions users call.
+
+Windows of the (padded) input are read through one strided view of shape
+(N, C, OH, OW, KH, KW), so forward passes never loop over pixels; input gradients are
+scattered over the KH*KW kernel offsets (one strided slice each), not over output pixels.
+"""
+from __future__ import annotations
+
+from typing import Any, Optional, Tuple
+
+import numpy as np
+
+from .autograd import Context, Function
+from .shape_checks import pair
+from .tensor import Tensor
+
+
+def _windows(xp: np.ndarray, kh: int, kw: int, sh: int, sw: int) -> np.ndarray:
+    """Read-only view (N, C, OH, OW, KH, KW) of the kh x kw windows of xp at stride (sh, sw)."""
+    n, c, h, w = xp.shape
+    oh, ow = (h - kh) // sh + 1, (w - kw) // sw + 1
+    s0, s1, s2, s3 = xp.strides
+    return np.lib.stride_tricks.as_strided(
+        xp, (n, c, oh, ow, kh, kw), (s0, s1, s2 * sh, s3 * sw, s2, s3), writeable=False)
+
+
+def _scatter_windows(gwin: np.ndarray, padded_shape: Tuple[int, ...], sh: int, sw: int) -> np.ndarray:
+    """Adjoint of `_windows`: add gwin (N, C, OH, OW, KH, KW) back onto an (N, C, Hp, Wp) array."""
+    n, c, oh, ow, kh, kw = gwin.shape
+    out = np.zeros(padded_shape, dtype=gwin.dtype)
+    for i in range(kh):
+        for j in range(kw):
+            out[:, :, i:i + sh * (oh - 1) + 1:sh, j:j + sw * (ow - 1) + 1:sw] += gwin[:, :, :, :, i, j]
+    return out
+
+
+def _pad_hw(x: np.ndarray, ph: int, pw: int) -> np.ndarray:
+    if ph == 0 and pw == 0:
+        return x
+    return np.pad(x, ((0, 0), (0, 0), (ph, ph), (pw, pw)))
+
+
+def _crop_hw(g: np.ndarray, ph: int, pw: int) -> np.ndarray:
+    h, w = g.shape[2], g.shape[3]
+    return g[:, :, ph:h - ph, pw:w - pw]
+
+
+class Conv2d(Function):
+    """Cross-correlation of x (N, C, H, W) with w (F, C, KH, KW), optional bias (F,)."""
+
+    @staticmethod
+    def forward(ctx: Context, x: np.ndarray, w: np.ndarray, *bias: np.ndarray,
+                stride: Tuple[int, int], padding: Tuple[int, int]) -> np.ndarray:
+        (sh, sw), (ph, pw) = stride, padding
+        f, c, kh, kw = w.shape
+        xp = _pad_hw(x, ph, pw)
+        win = _windows(xp, kh, kw, sh, sw)
+        # (N, C, OH, OW, KH, KW) x (F, C, KH, KW) -> (N, OH, OW, F)
+        out = np.tensordot(win, w, axes=([1, 4, 5], [1, 2, 3]))
+        if bias:
+            out += bias[0]
+        ctx.save_for_backward(xp, w)
+        return np.ascontiguousarray(out.transpose(0, 3, 1, 2))
+
+    @staticmethod
+    def backward(ctx: Context, grad: np.ndarray) -> Tuple[Optional[np.ndarray], ...]:
+        xp, w = ctx.saved_tensors
+        (sh, sw), (ph, pw) = ctx.attrs["stride"], ctx.attrs["padding"]
+        f, c, kh, kw = w.shape
+        gx = gw = None
+        if ctx.needs_input_grad[0]:
+            # (N, F, OH, OW) x (F, C, KH, KW) -> (N, OH, OW, C, KH, KW)
+            gwin = np.tensordot(grad, w, axes=([1], [0])).transpose(0, 3, 1, 2, 4, 5)
+            gx = _crop_hw(_scatter_windows(gwin, xp.shape, sh, sw), ph, pw)
+        if ctx.needs_input_grad[1]:
+            win = _windows(xp, kh, kw, sh, sw)
+            # (N, F, OH, OW) x (N, C, OH, OW, KH, KW) -> (F, C, KH, KW)
+            gw = np.tensordot(grad, win, axes=([0, 2, 3], [0, 2, 3]))
+        grads: Tuple[Optional[np.ndarray], ...] = (gx, gw)
+        if len(ctx.needs_input_grad) == 3:
+            grads += (grad.sum(axis=(0, 2, 3)) if ctx.needs_input_grad[2] else None,)
+        return grads
+
+
+class Threshold(Function):
+    """x (N, C, ...) plus a per-channel threshold t (C,): the original project's "threshold pile"."""
+
+    @staticmethod
+    def forward(ctx: Context, x: np.ndarray, t: np.ndarray) -> np.ndarray:
+        return x + t.reshape((1, -1) + (1,) * (x.ndim - 2))
+
+    @staticmethod
+    def backward(ctx: Context, grad: np.ndarray) -> Tuple[np.ndarray, Optional[np.ndarray]]:
+        axes = (0,) + tuple(range(2, grad.ndim))
+        return grad, (grad.sum(axis=axes) if ctx.needs_input_grad[1] else None)
+
+
+class AvgPool2d(Function):
+    """Mean over kh x kw windows at the given stride (floor: partial windows are dropped)."""
+    op_name = "avg_pool2d"
+
+    @staticmethod
+    def forward(ctx: Context, x: np.ndarray, kernel: Tuple[int, int], stride: Tuple[int, int]) -> np.ndarray:
+        (kh, kw), (sh, sw) = kernel, stride
+        ctx.save_for_backward(x.shape)
+        return _windows(x, kh, kw, sh, sw).mean(axis=(4, 5), dtype=x.dtype)
+
+    @staticmethod
+    def backward(ctx: Context, grad: np.ndarray) -> np.ndarray:
+        (shape,) = ctx.saved_tensors
+        (kh, kw), (sh, sw) = ctx.attrs["kernel"], ctx.attrs["stride"]
+        share = (grad / (kh * kw))[:, :, :, :, None, None]
+        gwin = np.broadcast_to(share, grad.shape + (kh, kw))
+        return _scatter_windows(gwin, shape, sh, sw)
+
+
+class MaxPool2d(Function):
+    """Max over kh x kw windows; tied maxima in a window share the gradient evenly."""
+    op_name = "max_pool2d"
+
+    @staticmethod
+    def forward(ctx: Context, x: np.ndarray, kernel: Tuple[int, int], stride: Tuple[int, int]) -> np.ndarray:
+        (kh, kw), (sh, sw) = kernel, stride
+        out = _windows(x, kh, kw, sh, sw).max(axis=(4, 5))
+        ctx.save_for_backward(x, out)
+        return out
+
+    @staticmethod
+    def backward(ctx: Context, grad: np.ndarray) -> np.ndarray:
+        x, out = ctx.saved_tensors
+        (kh, kw), (sh, sw) = ctx.attrs["kernel"], ctx.attrs["stride"]
+        winners = _windows(x, kh, kw, sh, sw) == out[..., None, None]
+        count = winners.sum(axis=(4, 5))
+        gwin = winners * (grad / count)[..., None, None]
+        return _scatter_windows(gwin, x.shape, sh, sw)
+
+
+# ------------------------------------------------------------ checked API
+def _as_tensor(x: Any) -> Tensor:
+    return x if isinstance(x, Tensor) else Tensor(x)
+
+
+def _check_nchw(op: str, x: Tensor) -> None:
+    if x.ndim != 4:
+        raise ValueError(f"{op}: input must be 4-D (N, C, H, W), got shape {x.shape}")
+
+
+def conv2d(x: Any, weight: Any, bias: Any = None, stride: Any = 1, padding: Any = 0) -> Tensor:
+    """2-D cross-correlation like PyTorch's conv2d: x (N, C, H, W), weight (F, C, KH, KW) -> (N, F, OH, OW).
+
+    OH = (H + 2*ph - KH) // sh + 1. For the flipped-kernel ("true") convolution of the
+    original project, pass `weight[:, :, ::-1, ::-1]`.
+    """
+    x, weight = _as_tensor(x), _as_tensor(weight)
+    sh, sw = pair(stride, "stride", "conv2d", 1)
+    ph, pw = pair(padding, "padding", "conv2d", 0)
+    _check_nchw("conv2d", x)
+    if weight.ndim != 4:
+        raise ValueError(f"conv2d: weight must be 4-D (F, C, KH, KW), got shape {weight.shape}")
+    n, c, h, w = x.shape
+    f, wc, kh, kw = weight.shape
+    if c != wc:
+        raise ValueError(f"conv2d: input has {c} channels but weight expects {wc} "
+                         f"(input {x.shape}, weight {weight.shape})")
+    if kh > h + 2 * ph or kw > w + 2 * pw:
+        raise ValueError(f"conv2d: kernel {kh}x{kw} is larger than the padded input "
+                         f"{h + 2 * ph}x{w + 2 * pw} (input {x.shape}, padding {(ph, pw)})")
+    inputs = [x, weight]
+    if bias is not None:
+        bias = _as_tensor(bias)
+        if bias.shape != (f,):
+            raise ValueError(f"conv2d: bias must have shape ({f},) for weight {weight.shape}, got {bias.shape}")
+        inputs.append(bias)
+    return Conv2d.apply(*inputs, stride=(sh, sw), padding=(ph, pw))
+
+
+def threshold(x: Any, t: Any) -> Tensor:
+    """Add a per-channel threshold t (C,) to x (N, C, ...) over every other axis."""
+    x, t = _as_tensor(x), _as_tensor(t)
+    if x.ndim < 2:
+        raise ValueError(f"threshold: input must have a channel axis (N, C, ...), got shape {x.shape}")
+    if t.shape != (x.shape[1],):
+        raise ValueError(f"threshold: expected {x.shape[1]} thresholds, shape ({x.shape[1]},), for input "
+                         f"{x.shape}, got shape {t.shape}")
+    return Threshold.apply(x, t)
+
+
+def _pool_args(op: str, x: Tensor, kernel_size: Any, stride: Any) -> Tuple[Tuple[int, int], Tuple[int, int]]:
+    _check_nchw(op, x)
+    kernel = pair(kernel_size, "kernel_size", op, 1)
+    strides = kernel if stride is None else pair(stride, "stride", op, 1)
+    if kernel[0] > x.shape[2] or kernel[1] > x.shape[3]:
+        raise ValueError(f"{op}: kernel {kernel[0]}x{kernel[1]} is larger than the input "
+                         f"{x.shape[2]}x{x.shape[3]} (input {x.shape})")
+    return kernel, strides
+
+
+def avg_pool2d(x: Any, kernel_size: Any, stride: Any = None) -> Tensor:
+    """Mean pooling; stride defaults to kernel_size; output (H - KH) // SH + 1 (floor, like PyTorch)."""
+    x = _as_tensor(x)
+    kernel, strides = _pool_args("avg_pool2d", x, kernel_size, stride)
+    return AvgPool2d.apply(x, kernel=kernel, stride=strides)
+
+
+def max_pool2d(x: Any, kernel_size: Any, stride: Any = None) -> Tensor:
+    """Max pooling; stride defaults to kernel_size; floor output size like PyTorch."""
+    x = _as_tensor(x)
+    kernel, strides = _pool_args("max_pool2d", x, kernel_size, stride)
+    return MaxPool2d.apply(x, kernel=kernel, stride=strides)

@@ -1,0 +1,141 @@
+"""Losses and activations as functions of tensors."""
+from __future__ import annotations
+
+from typing import Any, Optional, Tuple
+
+import numpy as np
+
+from .autograd import Context, Function
+from .ops import stable_sigmoid
+from .tensor import Tensor
+
+
+def _as_tensor(x: Any, like: Optional[Tensor] = None) -> Tensor:
+    if isinstance(x, Tensor):
+        return x
+    return like._lift(x) if like is not None else Tensor(x)
+
+
+def _reduce(loss: Tensor, reduction: str, op: str) -> Tensor:
+    if reduction == "mean":
+        return loss.mean()
+    if reduction == "sum":
+        return loss.sum()
+    if reduction == "none":
+        return loss
+    raise ValueError(f"{op}: reduction must be 'mean', 'sum' or 'none', got {reduction!r}")
+
+
+def _same_shape(op: str, a: Tensor, b: Tensor) -> None:
+    if a.shape != b.shape:
+        raise ValueError(f"{op}: input has shape {a.shape} but target has shape {b.shape}")
+
+
+def sigmoid(x: Tensor) -> Tensor:
+    return x.sigmoid()
+
+
+def relu(x: Tensor) -> Tensor:
+    return x.relu()
+
+
+def tanh(x: Tensor) -> Tensor:
+    return x.tanh()
+
+
+def softmax(x: Tensor, axis: int = -1) -> Tensor:
+    return x.softmax(axis)
+
+
+def log_softmax(x: Tensor, axis: int = -1) -> Tensor:
+    return x.log_softmax(axis)
+
+
+def mse_loss(input: Tensor, target: Any, reduction: str = "mean") -> Tensor:
+    """Mean (or sum) of squared differences, like torch.nn.functional.mse_loss."""
+    target = _as_tensor(target, input)
+    _same_shape("mse_loss", input, target)
+    return _reduce((input - target) ** 2, reduction, "mse_loss")
+
+
+def cross_entropy(logits: Tensor, labels: Any, reduction: str = "mean") -> Tensor:
+    """Softmax cross-entropy of logits (N, K) against integer class labels (N,)."""
+    labels = np.asarray(labels.data if isinstance(labels, Tensor) else labels)
+    if logits.ndim != 2:
+        raise ValueError(f"cross_entropy: logits must be 2-D (N, classes), got shape {logits.shape}")
+    if labels.dtype.kind not in "iu":
+        raise TypeError(f"cross_entropy: labels must be integers, got dtype {labels.dtype}")
+    n, k = logits.shape
+    if labels.shape != (n,):
+        raise ValueError(f"cross_entropy: labels must have shape ({n},) for logits {logits.shape}, "
+                         f"got {labels.shape}")
+    if labels.size and (labels.min() < 0 or labels.max() >= k):
+        raise ValueError(f"cross_entropy: labels must be in [0, {k - 1}], got values from "
+                         f"{labels.min()} to {labels.max()}")
+    picked = logits.log_softmax(axis=1)[np.arange(n), labels]
+    return _reduce(-picked, reduction, "cross_entropy")
+
+
+class BinaryCrossEntropy(Function):
+    """-(y log p + (1 - y) log(1 - p)) elementwise, each log clamped at -100 (as PyTorch does),
+    so p = 0 or 1 gives a finite loss and gradient."""
+    op_name = "binary_cross_entropy"
+
+    @staticmethod
+    def forward(ctx: Context, p: np.ndarray, y: np.ndarray) -> np.ndarray:
+        with np.errstate(divide="ignore"):
+            log_p = np.maximum(np.log(p), -100)
+            log_q = np.maximum(np.log1p(-p), -100)
+        ctx.save_for_backward(p, y)
+        return -(y * log_p + (1 - y) * log_q)
+
+    @staticmethod
+    def backward(ctx: Context, grad: np.ndarray) -> Tuple[Optional[np.ndarray], Optional[np.ndarray]]:
+        p, y = ctx.saved_tensors
+        tiny = np.finfo(p.dtype).tiny
+        gp = gy = None
+        if ctx.needs_input_grad[0]:
+            # d/dp = (p - y) / (p (1 - p)), with the denominator kept away from 0
+            gp = grad * (p - y) / np.maximum(p * (1 - p), max(tiny, np.exp(-100)))
+        if ctx.needs_input_grad[1]:
+            with np.errstate(divide="ignore"):
+                gy = grad * (np.maximum(np.log1p(-p), -100) - np.maximum(np.log(p), -100))
+        return gp, gy
+
+
+def binary_cross_entropy(input: Tensor, target: Any, reduction: str = "mean") -> Tensor:
+    """Binary cross-entropy of probabilities in [0, 1] against targets in [0, 1]."""
+    target = _as_tensor(target, input)
+    _same_shape("binary_cross_entropy", input, target)
+    lo, hi = float(np.min(input.data, initial=0.0)), float(np.max(input.data, initial=1.0))
+    if lo < 0 or hi > 1:
+        raise ValueError(f"binary_cross_entropy: input must be probabilities in [0, 1], "
+                         f"got values from {lo} to {hi}")
+    return _reduce(BinaryCrossEntropy.apply(input, target), reduction, "binary_cross_entropy")
+
+
+def binary_cross_entropy_with_logits(logits: Tensor, target: Any, reduction: str = "mean") -> Tensor:
+    """Binary cross-entropy on logits: max(x, 0) - x*y + log(1 + exp(-|x|)), stable for any x."""
+    target = _as_tensor(target, logits)
+    _same_shape("binary_cross_entropy_with_logits", logits, target)
+    loss = softplus(logits) - logits * target
+    return _reduce(loss, reduction, "binary_cross_entropy_with_logits")
+
+
+class Softplus(Function):
+    """log(1 + exp(x)), stable for any x; gradient sigmoid(x)."""
+
+    @staticmethod
+    def forward(ctx: Context, x: np.ndarray) -> np.ndarray:
+        ctx.save_for_backward(x)
+        return np.maximum(x, 0) + np.log1p(np.exp(-np.abs(x)))
+
+    @staticmethod
+    def backward(ctx: Context, grad: np.ndarray) -> np.ndarray:
+        (x,) = ctx.saved_tensors
+        return grad * stable_sigmoid(x)
+
+
+def softplus(x: Tensor) -> Tensor:
+    """log(1 + exp(x)), stable for any x."""
+    return Softplus.apply(x)

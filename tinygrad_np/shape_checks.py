@@ -1,0 +1,114 @@
+"""Validation of user-given shapes, axes, indices and paddings, with messages that show the values."""
+from __future__ import annotations
+
+from typing import Any, Optional, Sequence, Tuple, Union
+
+import numpy as np
+
+
+class IndexOutOfRange(IndexError, ValueError):
+    """An index that does not fit the tensor; both an IndexError and a ValueError."""
+
+
+def broadcast_shape(op: str, a: Tuple[int, ...], b: Tuple[int, ...]) -> Tuple[int, ...]:
+    """The broadcast shape of a and b, or a ValueError naming the op and both shapes."""
+    try:
+        return np.broadcast_shapes(a, b)
+    except ValueError:
+        raise ValueError(f"{op}: shapes {a} and {b} cannot be broadcast together") from None
+
+
+def normalize_axis(axis: Optional[Union[int, Sequence[int]]], ndim: int, op: str) -> Tuple[int, ...]:
+    """Axes as a sorted tuple of non-negative ints; () means all axes for reductions."""
+    if axis is None:
+        return ()
+    axes = (axis,) if isinstance(axis, (int, np.integer)) else tuple(axis)
+    out = []
+    for ax in axes:
+        if not isinstance(ax, (int, np.integer)):
+            raise TypeError(f"{op}: axis must be an int or a tuple of ints, got {axis!r}")
+        if not -ndim <= ax < max(ndim, 1):
+            raise ValueError(f"{op}: axis {ax} is out of range for a tensor with {ndim} dims")
+        out.append(int(ax) % max(ndim, 1))
+    if len(set(out)) != len(out):
+        raise ValueError(f"{op}: repeated axis in {axis!r}")
+    return tuple(sorted(out))
+
+
+def resolve_shape(old: Tuple[int, ...], new: Sequence[Any]) -> Tuple[int, ...]:
+    """Check a reshape target (one -1 allowed) against the element count."""
+    new = tuple(int(n) for n in new)
+    size = int(np.prod(old))
+    if new.count(-1) > 1 or any(n < -1 for n in new):
+        raise ValueError(f"reshape: invalid target shape {new}")
+    if -1 in new:
+        known = int(np.prod([n for n in new if n != -1]))
+        if known == 0 or size % known:
+            raise ValueError(f"reshape: cannot reshape {old} ({size} elements) into {new}")
+        new = tuple(size // known if n == -1 else n for n in new)
+    if int(np.prod(new)) != size:
+        raise ValueError(f"reshape: cannot reshape {old} ({size} elements) into {new}")
+    return new
+
+
+def check_permutation(axes: Sequence[Any], ndim: int) -> Tuple[int, ...]:
+    axes = tuple(int(a) for a in axes)
+    if sorted(a % ndim if ndim else a for a in axes) != list(range(ndim)):
+        raise ValueError(f"permute: {axes} is not a permutation of the {ndim} axes")
+    return tuple(a % ndim for a in axes)
+
+
+def normalize_index(index: Any, shape: Tuple[int, ...]) -> Any:
+    """Turn tensors inside an index into arrays and check the index against the shape."""
+    from .tensor import Tensor
+
+    def plain(i: Any) -> Any:
+        if isinstance(i, Tensor):
+            i = i.data
+        if isinstance(i, list):
+            i = np.asarray(i)
+        if isinstance(i, np.ndarray) and i.dtype.kind not in "biu":
+            raise TypeError(f"index: arrays used as indices must be integer or bool, got dtype {i.dtype}")
+        return i
+
+    index = tuple(plain(i) for i in index) if isinstance(index, tuple) else plain(index)
+    probe = np.broadcast_to(np.zeros((), dtype=np.int8), shape)  # no memory; validates the index
+    try:
+        probe[index]
+    except IndexError as exc:
+        raise IndexOutOfRange(f"index: {exc} (tensor shape {shape})") from None
+    return index
+
+
+def normalize_pad(pad_width: Any, ndim: int) -> Tuple[Tuple[int, int], ...]:
+    """np.pad-style widths (int, (lo, hi), or one pair per axis) as a tuple of pairs."""
+    arr = np.asarray(pad_width)
+    if arr.dtype.kind not in "iu":
+        raise TypeError(f"pad: widths must be integers, got {pad_width!r}")
+    try:
+        pairs = np.broadcast_to(arr, (ndim, 2))
+    except ValueError:
+        raise ValueError(f"pad: widths {pad_width!r} do not fit a tensor with {ndim} dims") from None
+    if (pairs < 0).any():
+        raise ValueError(f"pad: widths must be non-negative, got {pad_width!r}")
+    return tuple((int(lo), int(hi)) for lo, hi in pairs)
+
+
+def check_concat_shapes(shapes: Sequence[Tuple[int, ...]], axis: int) -> None:
+    ndim = len(shapes[0])
+    if any(len(s) != ndim for s in shapes):
+        raise ValueError(f"concatenate: all tensors need the same number of dims, got {list(shapes)}")
+    ax = normalize_axis(axis, ndim, "concatenate")[0]
+    rest = {s[:ax] + s[ax + 1:] for s in shapes}
+    if len(rest) != 1:
+        raise ValueError(f"concatenate: shapes {list(shapes)} differ outside axis {axis}")
+
+
+def pair(value: Any, name: str, op: str, minimum: int) -> Tuple[int, int]:
+    """An int or a pair of ints as a pair, each at least `minimum`."""
+    vals = (value, value) if isinstance(value, (int, np.integer)) else tuple(value)
+    if len(vals) != 2 or not all(isinstance(v, (int, np.integer)) and not isinstance(v, bool) for v in vals):
+        raise TypeError(f"{op}: {name} must be an int or a pair of ints, got {value!r}")
+    if min(vals) < minimum:
+        raise ValueError(f"{op}: {name} must be >= {minimum}, got {value!r}")
+    return int(vals[0]), int(vals[1])

@@ -1,0 +1,94 @@
+"""Compare analytic gradients with central finite differences in float64."""
+from __future__ import annotations
+
+from typing import Any, Callable, List, Optional, Sequence
+
+import numpy as np
+
+from ..tensor import Tensor
+
+
+class GradcheckError(AssertionError):
+    """Raised by `gradcheck` when an analytic gradient disagrees with finite differences."""
+
+
+def _as_float64_inputs(inputs: Sequence[Any]) -> List[Tensor]:
+    """Float64 copies; float tensors keep their requires_grad, plain float arrays are checked."""
+    out = []
+    for x in inputs:
+        data = x.data if isinstance(x, Tensor) else np.asarray(x)
+        is_float = data.dtype.kind == "f"
+        wants_grad = x.requires_grad if isinstance(x, Tensor) else is_float
+        out.append(Tensor(data, dtype=np.float64 if is_float else None, requires_grad=wants_grad and is_float,
+                          name=getattr(x, "name", None)))
+    return out
+
+
+def _outputs(result: Any) -> List[Tensor]:
+    results = list(result) if isinstance(result, (tuple, list)) else [result]
+    for r in results:
+        if not isinstance(r, Tensor):
+            raise TypeError(f"gradcheck: the function must return a Tensor (or a tuple of them), got {type(r).__name__}")
+    return results
+
+
+def _weighted_sum(outputs: List[Tensor], cotangents: List[np.ndarray]) -> float:
+    return float(sum(np.vdot(v, o.data) for o, v in zip(outputs, cotangents)))
+
+
+def gradcheck(fn: Callable[..., Any], *inputs: Any, eps: float = 1e-6, atol: float = 1e-5,
+              rtol: float = 1e-3, raise_exception: bool = True, seed: int = 0,
+              cotangent: Optional[Sequence[np.ndarray]] = None) -> bool:
+    """Check fn's gradients against central differences, in float64, for every input element.
+
+    Inputs are copied to float64; those that are float tensors with requires_grad (or plain
+    float arrays) are checked. A random cotangent v (seeded; never all ones, which could not
+    see permuted gradients) contracts the outputs, so the check compares v^T J column by
+    column over the full Jacobian J. Returns True when every |analytic - numeric| <=
+    atol + rtol * |numeric|; otherwise raises GradcheckError naming the input, the worst
+    index and both values (or returns False with raise_exception=False).
+    """
+    tensors = _as_float64_inputs(inputs)
+    checked = [i for i, t in enumerate(tensors) if t.requires_grad]
+    if not checked:
+        raise ValueError("gradcheck: no input requires grad; pass float tensors with requires_grad=True")
+    outputs = _outputs(fn(*tensors))
+    rng = np.random.default_rng(seed)
+    if cotangent is None:
+        cotangents = [rng.standard_normal(o.shape) for o in outputs]
+    else:
+        cotangents = [np.asarray(v, dtype=np.float64) for v in cotangent]
+
+    # analytic: v^T J via one backward of <v, fn(x)>
+    for t in tensors:
+        t.grad = None
+    for o, v in zip(outputs, cotangents):
+        if o.requires_grad:
+            o.backward(v, retain_graph=True)
+
+    for i in checked:
+        t = tensors[i]
+        analytic = t.grad if t.grad is not None else np.zeros(t.shape)
+        numeric = np.zeros(t.shape)
+        flat = t.data.reshape(-1)  # a view: perturbations write through to t.data
+        for k in range(flat.size):
+            orig = flat[k]
+            flat[k] = orig + eps
+            plus = _weighted_sum(_outputs(fn(*tensors)), cotangents)
+            flat[k] = orig - eps
+            minus = _weighted_sum(_outputs(fn(*tensors)), cotangents)
+            flat[k] = orig
+            numeric.reshape(-1)[k] = (plus - minus) / (2 * eps)
+        err = np.abs(analytic - numeric) - (atol + rtol * np.abs(numeric))
+        bad = ~(err <= 0)  # also catches NaN
+        if bad.any():
+            worst = np.unravel_index(int(np.nanargmax(np.where(bad, np.nan_to_num(err, nan=np.inf), -np.inf))), t.shape)
+            label = f"input {i}" + (f" ('{t.name}')" if t.name else "") + f" of shape {t.shape}"
+            msg = (f"gradcheck: gradient of {label} does not match finite differences at index "
+                   f"{tuple(int(j) for j in worst)}: analytic {analytic[worst]!r} vs numeric "
+                   f"{numeric[worst]!r} ({int(bad.sum())} of {bad.size} elements outside "
+                   f"atol={atol}, rtol={rtol})")
+            if raise_exception:
+                raise GradcheckError(msg)
+            return False
+    return True

@@ -1,0 +1,166 @@
+"""Hypothesis strategies for property tests of tensor ops, and a one-line gradient assertion.
+
+    from hypothesis import given
+    from tinygrad_np.testing import strategies as tst
+
+    @given(tst.tensors(shape=tst.shapes(max_dims=3)))
+    def test_my_op_gradient(x):
+        tst.assert_gradients_match(my_op, x)
+"""
+from __future__ import annotations
+
+import zlib
+from dataclasses import dataclass
+from typing import Any, Callable, Optional, Sequence, Tuple
+
+import numpy as np
+from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
+
+from ..tensor import Tensor
+from .gradcheck import gradcheck
+
+
+def shapes(min_dims: int = 0, max_dims: int = 4, min_side: int = 1, max_side: int = 5) -> st.SearchStrategy:
+    """Array shapes with min_dims..max_dims axes of min_side..max_side elements."""
+    return hnp.array_shapes(min_dims=min_dims, max_dims=max_dims, min_side=min_side, max_side=max_side)
+
+
+def broadcastable_shapes(num_shapes: int = 2, min_dims: int = 0, max_dims: int = 4,
+                         max_side: int = 4) -> st.SearchStrategy:
+    """Tuples of `num_shapes` mutually broadcastable shapes (some axes of size 1, some missing)."""
+    return hnp.mutually_broadcastable_shapes(
+        num_shapes=num_shapes, min_dims=min_dims, max_dims=max_dims, max_side=max_side
+    ).map(lambda b: b.input_shapes)
+
+
+def _away_from(x: float, kinks: Sequence[float], margin: float) -> bool:
+    return all(abs(x - k) >= margin for k in kinks)
+
+
+def arrays(shape: Any, dtype: Any = np.float64, min_value: float = -3.0, max_value: float = 3.0,
+           away_from: Sequence[float] = (), margin: float = 1e-2) -> st.SearchStrategy:
+    """Float arrays of `shape` (a tuple or a strategy) with bounded, finite elements, each at
+    least `margin` away from every value in `away_from` (the kinks of relu, abs, max...)."""
+    elements = st.floats(min_value, max_value, allow_nan=False, allow_infinity=False,
+                         width=np.dtype(dtype).itemsize * 8)
+    if away_from:
+        elements = elements.filter(lambda x: _away_from(x, away_from, margin))
+    return hnp.arrays(dtype=dtype, shape=shape, elements=elements)
+
+
+def tensors(shape: Any = None, dtype: Any = np.float64, min_value: float = -3.0, max_value: float = 3.0,
+            away_from: Sequence[float] = (), margin: float = 1e-2, requires_grad: bool = True,
+            distinct: bool = False) -> st.SearchStrategy:
+    """Tensors (float64 and requires_grad by default) built like `arrays`. With distinct=True
+    the elements are pairwise at least `margin` apart (so max/min have a unique winner)."""
+    shape = shapes() if shape is None else shape
+
+    def build(arr: np.ndarray) -> Tensor:
+        return Tensor(arr, dtype=arr.dtype, requires_grad=requires_grad)
+
+    strategy = arrays(shape, dtype, min_value, max_value, away_from, margin)
+    if distinct:
+        strategy = strategy.filter(lambda a: a.size < 2 or np.diff(np.sort(a, axis=None)).min() >= margin)
+    return strategy.map(build)
+
+
+def cotangents(shape: Tuple[int, ...]) -> st.SearchStrategy:
+    """Random float64 cotangents of `shape` (never constant, so permuted gradients show)."""
+    return arrays(shape, np.float64, -2.0, 2.0)
+
+
+@dataclass(frozen=True)
+class ConvGeometry:
+    """A consistent conv2d problem: input (batch, in_channels, height, width),
+    weight (out_channels, in_channels, *kernel), stride and padding as pairs."""
+    batch: int
+    in_channels: int
+    out_channels: int
+    height: int
+    width: int
+    kernel: Tuple[int, int]
+    stride: Tuple[int, int]
+    padding: Tuple[int, int]
+
+    @property
+    def input_shape(self) -> Tuple[int, int, int, int]:
+        return (self.batch, self.in_channels, self.height, self.width)
+
+    @property
+    def weight_shape(self) -> Tuple[int, int, int, int]:
+        return (self.out_channels, self.in_channels) + self.kernel
+
+    @property
+    def output_shape(self) -> Tuple[int, int, int, int]:
+        oh = (self.height + 2 * self.padding[0] - self.kernel[0]) // self.stride[0] + 1
+        ow = (self.width + 2 * self.padding[1] - self.kernel[1]) // self.stride[1] + 1
+        return (self.batch, self.out_channels, oh, ow)
+
+
+@st.composite
+def conv2d_geometries(draw: Callable, max_batch: int = 2, max_channels: int = 3, max_size: int = 7,
+                      max_kernel: int = 4, max_stride: int = 3, max_padding: int = 2) -> ConvGeometry:
+    """Conv2d problems whose kernel fits the padded input (non-square kernels, strides, paddings)."""
+    kh = draw(st.integers(1, max_kernel), label="kernel_h")
+    kw = draw(st.integers(1, max_kernel), label="kernel_w")
+    ph = draw(st.integers(0, max_padding), label="padding_h")
+    pw = draw(st.integers(0, max_padding), label="padding_w")
+    h = draw(st.integers(max(1, kh - 2 * ph), max(max_size, kh)), label="height")
+    w = draw(st.integers(max(1, kw - 2 * pw), max(max_size, kw)), label="width")
+    return ConvGeometry(
+        batch=draw(st.integers(1, max_batch), label="batch"),
+        in_channels=draw(st.integers(1, max_channels), label="in_channels"),
+        out_channels=draw(st.integers(1, max_channels), label="out_channels"),
+        height=h, width=w, kernel=(kh, kw),
+        stride=(draw(st.integers(1, max_stride), label="stride_h"), draw(st.integers(1, max_stride), label="stride_w")),
+        padding=(ph, pw),
+    )
+
+
+@dataclass(frozen=True)
+class PoolGeometry:
+    """A consistent pooling problem: input (batch, channels, height, width), kernel and stride."""
+    batch: int
+    channels: int
+    height: int
+    width: int
+    kernel: Tuple[int, int]
+    stride: Tuple[int, int]
+
+    @property
+    def input_shape(self) -> Tuple[int, int, int, int]:
+        return (self.batch, self.channels, self.height, self.width)
+
+    @property
+    def output_shape(self) -> Tuple[int, int, int, int]:
+        return (self.batch, self.channels, (self.height - self.kernel[0]) // self.stride[0] + 1,
+                (self.width - self.kernel[1]) // self.stride[1] + 1)
+
+
+@st.composite
+def pool_geometries(draw: Callable, max_batch: int = 2, max_channels: int = 3, max_size: int = 8,
+                    max_kernel: int = 3, max_stride: int = 3) -> PoolGeometry:
+    """Pooling problems with kernel <= input, overlapping (stride < kernel) and gapped strides."""
+    kh = draw(st.integers(1, max_kernel), label="kernel_h")
+    kw = draw(st.integers(1, max_kernel), label="kernel_w")
+    return PoolGeometry(
+        batch=draw(st.integers(1, max_batch), label="batch"),
+        channels=draw(st.integers(1, max_channels), label="channels"),
+        height=draw(st.integers(kh, max(max_size, kh)), label="height"),
+        width=draw(st.integers(kw, max(max_size, kw)), label="width"),
+        kernel=(kh, kw),
+        stride=(draw(st.integers(1, max_stride), label="stride_h"), draw(st.integers(1, max_stride), label="stride_w")),
+    )
+
+
+def assert_gradients_match(fn: Callable[..., Any], *inputs: Any, eps: float = 1e-6, atol: float = 1e-5,
+                           rtol: float = 1e-3, cotangent: Optional[Sequence[np.ndarray]] = None) -> None:
+    """Assert that fn's gradients equal central differences (float64, random cotangent).
+
+    Without `cotangent`, a random one is seeded from the input values, so a failing
+    Hypothesis example replays exactly.
+    """
+    seed = zlib.crc32(b"".join(np.ascontiguousarray(getattr(x, "data", x)).tobytes() for x in inputs))
+    gradcheck(fn, *inputs, eps=eps, atol=atol, rtol=rtol, raise_exception=True, seed=seed,
+              cotangent=cotangent)
