@@ -1,11 +1,16 @@
-"""Gradient checking and Hypothesis strategies for testing tinygrad_np ops (yours and ours)."""
+"""Gradient checking and Hypothesis strategies for testing tinygrad_np ops (yours and ours).
+
+`strategies` needs Hypothesis and is imported on first use: `tinygrad_np.testing.strategies`.
+"""
+import importlib
+from typing import Any
+
 from .gradcheck import GradcheckError, gradcheck
 
 __all__ = ["gradcheck", "GradcheckError", "strategies"]
 
 
-def __getattr__(name: str):  # strategies needs hypothesis; import it only when asked for
+def __getattr__(name: str) -> Any:
     if name == "strategies":
-        from . import strategies
-        return strategies
-    raise AttributeError(name)
+        return importlib.import_module(".strategies", __name__)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

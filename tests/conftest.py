@@ -1,0 +1,17 @@
+"""Hypothesis profiles: dev (quick), ci (default), thorough (long runs).
+
+Choose one with HYPOTHESIS_PROFILE=dev|ci|thorough.
+"""
+import os
+
+from hypothesis import HealthCheck, settings
+
+settings.register_profile("dev", max_examples=15, deadline=None)
+settings.register_profile(
+    "ci", max_examples=40, deadline=None, derandomize=True, print_blob=True,
+    suppress_health_check=[HealthCheck.too_slow],
+)
+settings.register_profile(
+    "thorough", max_examples=1000, deadline=None, suppress_health_check=[HealthCheck.too_slow],
+)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
