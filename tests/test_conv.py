@@ -1,4 +1,6 @@
 """conv2d, threshold and pooling against plain-loop oracles; gradients against finite differences."""
+import contextlib
+
 import numpy as np
 import pytest
 from hypothesis import given, strategies as st
@@ -6,12 +8,25 @@ from hypothesis import given, strategies as st
 import tinygrad_np as tg
 from tinygrad_np.testing import strategies as tst
 
+from tinygrad_np.conv_algorithms import forced_algorithm
+
 from helpers import check_gradients, t64
 from oracles import conv2d_loops, pool2d_loops
 
 
+ALGORITHMS = [("auto", 0), ("im2col", 0), ("band", 0), ("band", 1), ("band", 2), ("band", 3)]
+
+
+@pytest.mark.parametrize("algorithm, block", ALGORITHMS)
 @given(geo=tst.conv2d_geometries(), with_bias=st.booleans(), data=st.data())
-def test_conv2d(geo, with_bias, data):
+def test_conv2d(algorithm, block, geo, with_bias, data):
+    """Every lowering (and band block width, which decides how patches overlap) is checked."""
+    forced = contextlib.nullcontext() if algorithm == "auto" else forced_algorithm(algorithm, block)
+    with forced:
+        check_conv2d(geo, with_bias, data)
+
+
+def check_conv2d(geo, with_bias, data):
     x = data.draw(tst.tensors(geo.input_shape), label="x")
     w = data.draw(tst.tensors(geo.weight_shape), label="w")
     b = data.draw(tst.tensors((geo.out_channels,)), label="bias") if with_bias else None

@@ -1,37 +1,18 @@
 """conv2d, threshold and pooling primitives (NCHW), and the checked functions users call.
 
-Windows of the (padded) input are read through one strided view of shape
-(N, C, OH, OW, KH, KW), so forward passes never loop over pixels; input gradients are
-scattered over the KH*KW kernel offsets (one strided slice each), not over output pixels.
+conv2d lowers to matrix products (conv_algorithms.py). Pooling works on whole batches at
+once: it loops over the KH*KW kernel offsets (one strided slice each), never over pixels.
 """
 from __future__ import annotations
 
-from typing import Any, Optional, Tuple
+from typing import Any, Iterator, Optional, Tuple
 
 import numpy as np
 
+from . import conv_algorithms as algo
 from .autograd import Context, Function
 from .shape_checks import pair
 from .tensor import Tensor
-
-
-def _windows(xp: np.ndarray, kh: int, kw: int, sh: int, sw: int) -> np.ndarray:
-    """Read-only view (N, C, OH, OW, KH, KW) of the kh x kw windows of xp at stride (sh, sw)."""
-    n, c, h, w = xp.shape
-    oh, ow = (h - kh) // sh + 1, (w - kw) // sw + 1
-    s0, s1, s2, s3 = xp.strides
-    return np.lib.stride_tricks.as_strided(
-        xp, (n, c, oh, ow, kh, kw), (s0, s1, s2 * sh, s3 * sw, s2, s3), writeable=False)
-
-
-def _scatter_windows(gwin: np.ndarray, padded_shape: Tuple[int, ...], sh: int, sw: int) -> np.ndarray:
-    """Adjoint of `_windows`: add gwin (N, C, OH, OW, KH, KW) back onto an (N, C, Hp, Wp) array."""
-    n, c, oh, ow, kh, kw = gwin.shape
-    out = np.zeros(padded_shape, dtype=gwin.dtype)
-    for i in range(kh):
-        for j in range(kw):
-            out[:, :, i:i + sh * (oh - 1) + 1:sh, j:j + sw * (ow - 1) + 1:sw] += gwin[:, :, :, :, i, j]
-    return out
 
 
 def _pad_hw(x: np.ndarray, ph: int, pw: int) -> np.ndarray:
@@ -46,7 +27,10 @@ def _crop_hw(g: np.ndarray, ph: int, pw: int) -> np.ndarray:
 
 
 class Conv2d(Function):
-    """Cross-correlation of x (N, C, H, W) with w (F, C, KH, KW), optional bias (F,)."""
+    """Cross-correlation of x (N, C, H, W) with w (F, C, KH, KW), optional bias (F,).
+
+    The lowering to matrix products (band or im2col) is chosen by shape; see conv_algorithms.
+    """
 
     @staticmethod
     def forward(ctx: Context, x: np.ndarray, w: np.ndarray, *bias: np.ndarray,
@@ -54,28 +38,34 @@ class Conv2d(Function):
         (sh, sw), (ph, pw) = stride, padding
         f, c, kh, kw = w.shape
         xp = _pad_hw(x, ph, pw)
-        win = _windows(xp, kh, kw, sh, sw)
-        # (N, C, OH, OW, KH, KW) x (F, C, KH, KW) -> (N, OH, OW, F)
-        out = np.tensordot(win, w, axes=([1, 4, 5], [1, 2, 3]))
+        oh, ow = (xp.shape[2] - kh) // sh + 1, (xp.shape[3] - kw) // sw + 1
+        algorithm, block = algo.choose_algorithm(xp.shape, w.shape, stride, (oh, ow))
+        if algorithm == "band":
+            out = algo.band_forward(xp, w, sh, sw, oh, ow, block)
+        else:
+            out = algo.im2col_forward(xp, w, sh, sw, oh, ow)
         if bias:
-            out += bias[0]
-        ctx.save_for_backward(xp, w)
-        return np.ascontiguousarray(out.transpose(0, 3, 1, 2))
+            out += bias[0].reshape(1, f, 1, 1)
+        ctx.save_for_backward(xp, w, algorithm, block)
+        return out
 
     @staticmethod
     def backward(ctx: Context, grad: np.ndarray) -> Tuple[Optional[np.ndarray], ...]:
-        xp, w = ctx.saved_tensors
+        xp, w, algorithm, block = ctx.saved_tensors
         (sh, sw), (ph, pw) = ctx.attrs["stride"], ctx.attrs["padding"]
-        f, c, kh, kw = w.shape
+        grad = np.ascontiguousarray(grad)
         gx = gw = None
         if ctx.needs_input_grad[0]:
-            # (N, F, OH, OW) x (F, C, KH, KW) -> (N, OH, OW, C, KH, KW)
-            gwin = np.tensordot(grad, w, axes=([1], [0])).transpose(0, 3, 1, 2, 4, 5)
-            gx = _crop_hw(_scatter_windows(gwin, xp.shape, sh, sw), ph, pw)
+            if algorithm == "band":
+                gxp = algo.band_input_grad(grad, w, xp.shape, sh, sw, block)
+            else:
+                gxp = algo.im2col_input_grad(grad, w, xp.shape, sh, sw)
+            gx = _crop_hw(gxp, ph, pw)
         if ctx.needs_input_grad[1]:
-            win = _windows(xp, kh, kw, sh, sw)
-            # (N, F, OH, OW) x (N, C, OH, OW, KH, KW) -> (F, C, KH, KW)
-            gw = np.tensordot(grad, win, axes=([0, 2, 3], [0, 2, 3]))
+            if algorithm == "band":
+                gw = algo.band_weight_grad(xp, grad, w.shape, sh, sw, block)
+            else:
+                gw = algo.im2col_weight_grad(xp, grad, w.shape, sh, sw)
         grads: Tuple[Optional[np.ndarray], ...] = (gx, gw)
         if len(ctx.needs_input_grad) == 3:
             grads += (grad.sum(axis=(0, 2, 3)) if ctx.needs_input_grad[2] else None,)
@@ -95,23 +85,48 @@ class Threshold(Function):
         return grad, (grad.sum(axis=axes) if ctx.needs_input_grad[1] else None)
 
 
+def _offset_slices(kh: int, kw: int, sh: int, sw: int, oh: int, ow: int) -> Iterator[Tuple[slice, slice]]:
+    """For each kernel offset (i, j): the rows and columns of the input it reads, one per output."""
+    for i in range(kh):
+        for j in range(kw):
+            yield slice(i, i + sh * (oh - 1) + 1, sh), slice(j, j + sw * (ow - 1) + 1, sw)
+
+
 class AvgPool2d(Function):
-    """Mean over kh x kw windows at the given stride (floor: partial windows are dropped)."""
+    """Mean over kh x kw windows at the given stride (floor: partial windows are dropped).
+
+    Summed over the kh*kw kernel offsets (each one strided slice of the whole batch).
+    """
     op_name = "avg_pool2d"
 
     @staticmethod
     def forward(ctx: Context, x: np.ndarray, kernel: Tuple[int, int], stride: Tuple[int, int]) -> np.ndarray:
         (kh, kw), (sh, sw) = kernel, stride
+        oh, ow = (x.shape[2] - kh) // sh + 1, (x.shape[3] - kw) // sw + 1
         ctx.save_for_backward(x.shape)
-        return _windows(x, kh, kw, sh, sw).mean(axis=(4, 5), dtype=x.dtype)
+        offsets = _offset_slices(kh, kw, sh, sw, oh, ow)
+        rows, cols = next(offsets)
+        out = x[:, :, rows, cols].copy()
+        for rows, cols in offsets:
+            out += x[:, :, rows, cols]
+        out *= np.asarray(1.0 / (kh * kw), dtype=out.dtype)
+        return out
 
     @staticmethod
     def backward(ctx: Context, grad: np.ndarray) -> np.ndarray:
         (shape,) = ctx.saved_tensors
         (kh, kw), (sh, sw) = ctx.attrs["kernel"], ctx.attrs["stride"]
-        share = (grad / (kh * kw))[:, :, :, :, None, None]
-        gwin = np.broadcast_to(share, grad.shape + (kh, kw))
-        return _scatter_windows(gwin, shape, sh, sw)
+        n, c, oh, ow = grad.shape
+        share = grad * np.asarray(1.0 / (kh * kw), dtype=grad.dtype)
+        if (sh, sw) == (kh, kw):  # windows tile the input: each input gets its window's share
+            gx = np.zeros(shape, dtype=grad.dtype)
+            tiles = gx[:, :, :oh * kh, :ow * kw].reshape(n, c, oh, kh, ow, kw)  # a view of gx
+            tiles[...] = share[:, :, :, None, :, None]
+            return gx
+        gx = np.zeros(shape, dtype=grad.dtype)
+        for rows, cols in _offset_slices(kh, kw, sh, sw, oh, ow):
+            gx[:, :, rows, cols] += share
+        return gx
 
 
 class MaxPool2d(Function):
@@ -121,7 +136,12 @@ class MaxPool2d(Function):
     @staticmethod
     def forward(ctx: Context, x: np.ndarray, kernel: Tuple[int, int], stride: Tuple[int, int]) -> np.ndarray:
         (kh, kw), (sh, sw) = kernel, stride
-        out = _windows(x, kh, kw, sh, sw).max(axis=(4, 5))
+        oh, ow = (x.shape[2] - kh) // sh + 1, (x.shape[3] - kw) // sw + 1
+        offsets = _offset_slices(kh, kw, sh, sw, oh, ow)
+        rows, cols = next(offsets)
+        out = x[:, :, rows, cols].copy()
+        for rows, cols in offsets:
+            np.maximum(out, x[:, :, rows, cols], out=out)
         ctx.save_for_backward(x, out)
         return out
 
@@ -129,10 +149,15 @@ class MaxPool2d(Function):
     def backward(ctx: Context, grad: np.ndarray) -> np.ndarray:
         x, out = ctx.saved_tensors
         (kh, kw), (sh, sw) = ctx.attrs["kernel"], ctx.attrs["stride"]
-        winners = _windows(x, kh, kw, sh, sw) == out[..., None, None]
-        count = winners.sum(axis=(4, 5))
-        gwin = winners * (grad / count)[..., None, None]
-        return _scatter_windows(gwin, x.shape, sh, sw)
+        oh, ow = out.shape[2:]
+        count = np.zeros(out.shape, dtype=grad.dtype)  # how many inputs tie for each window's max
+        for rows, cols in _offset_slices(kh, kw, sh, sw, oh, ow):
+            count += x[:, :, rows, cols] == out
+        share = grad / count
+        gx = np.zeros(x.shape, dtype=grad.dtype)
+        for rows, cols in _offset_slices(kh, kw, sh, sw, oh, ow):
+            gx[:, :, rows, cols] += (x[:, :, rows, cols] == out) * share
+        return gx
 
 
 # ------------------------------------------------------------ checked API

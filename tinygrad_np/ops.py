@@ -169,11 +169,17 @@ class Abs(Function):
 
 
 def stable_sigmoid(a: np.ndarray) -> np.ndarray:
-    """1 / (1 + exp(-a)) without overflow: with e = exp(-|a|) <= 1, it is 1/(1+e) for a >= 0
-    and e/(1+e) for a < 0."""
-    e = np.exp(-np.abs(a))
-    r = 1 / (1 + e)
-    return np.where(a >= 0, r, e * r).astype(a.dtype, copy=False)
+    """1 / (1 + exp(-a)), accurate and finite for every finite a.
+
+    exp(-a) overflows to inf for very negative a, and 1 / (1 + inf) is exactly the 0 that
+    sigmoid rounds to there, so the overflow is harmless and silenced. Computed in place on
+    one buffer (this runs on every activation of a network).
+    """
+    out = np.negative(a, out=np.empty(a.shape, dtype=np.result_type(a.dtype, np.float32)))
+    with np.errstate(over="ignore"):
+        np.exp(out, out=out)
+    out += 1
+    return np.reciprocal(out, out=out)
 
 
 class Sigmoid(Function):
@@ -188,7 +194,10 @@ class Sigmoid(Function):
     @staticmethod
     def backward(ctx: Context, grad: np.ndarray) -> np.ndarray:
         (out,) = ctx.saved_tensors
-        return grad * out * (1 - out)
+        slope = 1 - out  # sigmoid' = out * (1 - out)
+        slope *= out
+        slope *= grad
+        return slope
 
 
 class Tanh(Function):

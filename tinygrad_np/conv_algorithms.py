@@ -1,0 +1,194 @@
+"""The two ways conv2d lowers to matrix products, and the rule that picks one by shape.
+
+Notation: x is padded to xp (N, C, Hp, Wp), weight w is (F, C, KH, KW), stride (sh, sw),
+output (N, F, OH, OW).
+
+im2col: copy every KH x KW window into a column matrix (N, C*KH*KW, OH*OW) and multiply by
+w as an (F, C*KH*KW) matrix. The product has only F rows, so when F is small (6 or 12 maps)
+the work is dominated by writing and reading the KH*KW-times-larger column matrix.
+
+band (row lowering): for each output row r and each block of B output columns, copy the
+C x KH x Wb input patch it reads (Wb = (B-1)*sw + KW) into one row of X (N*OH*nb, C*KH*Wb),
+and build from w a banded matrix T (C*KH*Wb, F*B) whose column (f, s) holds w[f] shifted
+by s*sw and zeros elsewhere. Then out = X @ T. X is only Wb/B times the input (not KH*KW
+times), and the product is a large square-ish GEMM that runs near BLAS peak; the zeros in
+T cost (B-1)*sw/KW extra multiply-adds, which BLAS does faster than the memory traffic
+im2col saves.
+"""
+from __future__ import annotations
+
+import contextlib
+import math
+from typing import Iterator, List, Optional, Tuple
+
+import numpy as np
+
+as_strided = np.lib.stride_tricks.as_strided
+
+
+# ------------------------------------------------------------------------ choice
+_forced: List[Optional[Tuple[str, int]]] = [None]
+
+
+@contextlib.contextmanager
+def forced_algorithm(name: str, block: int = 0) -> Iterator[None]:
+    """Make every conv2d inside use `name` ("band" with `block` columns, or "im2col").
+
+    For tests and benchmarks; a block of 0 keeps the automatic block width.
+    """
+    if name not in ("band", "im2col"):
+        raise ValueError(f"forced_algorithm: unknown algorithm {name!r}; use 'band' or 'im2col'")
+    previous = _forced[0]
+    _forced[0] = (name, block)
+    try:
+        yield
+    finally:
+        _forced[0] = previous
+
+
+def choose_algorithm(x_shape: Tuple[int, ...], w_shape: Tuple[int, ...], stride: Tuple[int, int],
+                     out_hw: Tuple[int, int]) -> Tuple[str, int]:
+    """("band", B) or ("im2col", 0), from a rough cost model of bytes moved and FLOPs."""
+    if _forced[0] is not None:
+        name, block = _forced[0]
+        return name, (min(block, out_hw[1]) or band_block_width(out_hw[1])) if name == "band" else 0
+    n, c, _, _ = x_shape
+    f, _, kh, kw = w_shape
+    oh, ow = out_hw
+    block = band_block_width(ow)
+    nb = math.ceil(ow / block)
+    wb = (block - 1) * stride[1] + kw
+    flops = 2.0 * n * oh * ow * c * kh * kw * f  # the useful multiply-adds
+    # Rough machine model (2 cores, float32): strided copies at ~6 GB/s, GEMMs at ~150 GFLOP/s,
+    # GEMMs with fewer than 32 rows proportionally slower (memory bound).
+    bandwidth, peak = 6e9, 150e9
+    col_cost = 4.0 * n * oh * ow * c * kh * kw / bandwidth + flops / (peak * min(1.0, f / 32))
+    band_waste = wb / kw  # multiply-adds with the zeros of the band, per useful one
+    band_matrix_bytes = 4.0 * c * kh * wb * f * block
+    band_cost = (4.0 * n * oh * nb * c * kh * wb + 3 * band_matrix_bytes) / bandwidth + flops * band_waste / peak
+    return ("band", block) if band_cost < col_cost else ("im2col", 0)
+
+
+def band_block_width(ow: int) -> int:
+    """Output columns per GEMM row: the whole output row, split evenly when wider than 64."""
+    blocks = math.ceil(ow / 64)
+    return math.ceil(ow / blocks)
+
+
+# ------------------------------------------------------------------------ im2col
+def im2col(xp: np.ndarray, kh: int, kw: int, sh: int, sw: int, oh: int, ow: int) -> np.ndarray:
+    """Columns (N, C*KH*KW, OH*OW): column p of sample n is the window under output pixel p."""
+    n, c = xp.shape[:2]
+    s0, s1, s2, s3 = xp.strides
+    view = as_strided(xp, (n, c, kh, kw, oh, ow), (s0, s1, s2, s3, s2 * sh, s3 * sw), writeable=False)
+    return view.reshape(n, c * kh * kw, oh * ow)
+
+
+def im2col_forward(xp: np.ndarray, w: np.ndarray, sh: int, sw: int, oh: int, ow: int) -> np.ndarray:
+    f, c, kh, kw = w.shape
+    cols = im2col(xp, kh, kw, sh, sw, oh, ow)
+    # (F, C*KH*KW) x (N, C*KH*KW, OH*OW) -> (N, F, OH*OW)
+    return np.matmul(w.reshape(f, -1), cols).reshape(xp.shape[0], f, oh, ow)
+
+
+def im2col_weight_grad(xp: np.ndarray, grad: np.ndarray, w_shape: Tuple[int, ...], sh: int, sw: int) -> np.ndarray:
+    f, c, kh, kw = w_shape
+    n, _, oh, ow = grad.shape
+    cols = im2col(xp, kh, kw, sh, sw, oh, ow)
+    # (N, F, OH*OW) x (N, OH*OW, C*KH*KW) -> (N, F, C*KH*KW), summed over N
+    return np.matmul(grad.reshape(n, f, -1), cols.transpose(0, 2, 1)).sum(axis=0).reshape(w_shape)
+
+
+def im2col_input_grad(grad: np.ndarray, w: np.ndarray, padded_shape: Tuple[int, ...], sh: int, sw: int) -> np.ndarray:
+    f, c, kh, kw = w.shape
+    n, _, oh, ow = grad.shape
+    # (C*KH*KW, F) x (N, F, OH*OW) -> (N, C*KH*KW, OH*OW)
+    gcols = np.matmul(w.reshape(f, -1).T, grad.reshape(n, f, -1)).reshape(n, c, kh, kw, oh, ow)
+    gxp = np.zeros(padded_shape, dtype=grad.dtype)
+    for i in range(kh):  # scatter over kernel offsets, not output pixels
+        for j in range(kw):
+            gxp[:, :, i:i + sh * (oh - 1) + 1:sh, j:j + sw * (ow - 1) + 1:sw] += gcols[:, :, i, j]
+    return gxp
+
+
+# -------------------------------------------------------------------------- band
+def _band_geometry(wp: int, kw: int, sw: int, ow: int, block: int) -> Tuple[int, int, int]:
+    nb = math.ceil(ow / block)
+    wb = (block - 1) * sw + kw
+    width_needed = (nb * block - 1) * sw + kw  # the last block may run past the input
+    return nb, wb, max(wp, width_needed)
+
+
+def lower_rows(xp: np.ndarray, kh: int, kw: int, sh: int, sw: int, oh: int, ow: int, block: int) -> np.ndarray:
+    """X (N*OH*nb, C*KH*Wb): row (n, r, b) is the C x KH x Wb patch under output row r, block b."""
+    n, c, hp, wp = xp.shape
+    nb, wb, width = _band_geometry(wp, kw, sw, ow, block)
+    if width > wp:
+        xp = np.pad(xp, ((0, 0), (0, 0), (0, 0), (0, width - wp)))
+    s0, s1, s2, s3 = xp.strides
+    view = as_strided(xp, (n, oh, nb, c, kh, wb), (s0, s2 * sh, s3 * block * sw, s1, s2, s3), writeable=False)
+    return view.reshape(n * oh * nb, c * kh * wb)
+
+
+def band_matrix(w: np.ndarray, block: int, sw: int) -> np.ndarray:
+    """T (C*KH*Wb, F*B): T[(c, i, s*sw + j), (f, s)] = w[f, c, i, j], zero elsewhere."""
+    f, c, kh, kw = w.shape
+    wb = (block - 1) * sw + kw
+    t = np.zeros((c, kh, wb, f, block), dtype=w.dtype)
+    wt = w.transpose(1, 2, 3, 0)  # (C, KH, KW, F)
+    for s in range(block):
+        t[:, :, s * sw:s * sw + kw, :, s] = wt
+    return t.reshape(c * kh * wb, f * block)
+
+
+def _grad_rows(grad: np.ndarray, block: int) -> np.ndarray:
+    """grad (N, F, OH, OW) as G (N*OH*nb, F*B), zero-padded to nb*B columns."""
+    n, f, oh, ow = grad.shape
+    nb = math.ceil(ow / block)
+    if nb * block != ow:
+        grad = np.pad(grad, ((0, 0), (0, 0), (0, 0), (0, nb * block - ow)))
+    return grad.reshape(n, f, oh, nb, block).transpose(0, 2, 3, 1, 4).reshape(n * oh * nb, f * block)
+
+
+def band_forward(xp: np.ndarray, w: np.ndarray, sh: int, sw: int, oh: int, ow: int, block: int) -> np.ndarray:
+    n = xp.shape[0]
+    f = w.shape[0]
+    x_rows = lower_rows(xp, w.shape[2], w.shape[3], sh, sw, oh, ow, block)
+    # (N*OH*nb, C*KH*Wb) x (C*KH*Wb, F*B) -> (N*OH*nb, F*B)
+    out = x_rows @ band_matrix(w, block, sw)
+    nb = math.ceil(ow / block)
+    out = out.reshape(n, oh, nb, f, block).transpose(0, 3, 1, 2, 4).reshape(n, f, oh, nb * block)
+    return np.ascontiguousarray(out[..., :ow])
+
+
+def band_weight_grad(xp: np.ndarray, grad: np.ndarray, w_shape: Tuple[int, ...], sh: int, sw: int,
+                     block: int) -> np.ndarray:
+    f, c, kh, kw = w_shape
+    oh, ow = grad.shape[2:]
+    x_rows = lower_rows(xp, kh, kw, sh, sw, oh, ow, block)
+    # (C*KH*Wb, rows) x (rows, F*B) -> (C*KH*Wb, F*B)
+    gt = (x_rows.T @ _grad_rows(grad, block)).reshape(c, kh, -1, f, block)
+    gw = np.zeros((c, kh, kw, f), dtype=gt.dtype)
+    for s in range(block):  # adjoint of band_matrix: gather each shifted copy of w back
+        gw += gt[:, :, s * sw:s * sw + kw, :, s]
+    return np.ascontiguousarray(gw.transpose(3, 0, 1, 2))
+
+
+def band_input_grad(grad: np.ndarray, w: np.ndarray, padded_shape: Tuple[int, ...], sh: int, sw: int,
+                    block: int) -> np.ndarray:
+    f, c, kh, kw = w.shape
+    n, _, oh, ow = grad.shape
+    hp, wp = padded_shape[2:]
+    nb, wb, _ = _band_geometry(wp, kw, sw, ow, block)
+    # (rows, F*B) x (F*B, C*KH*Wb) -> (rows, C*KH*Wb): the gradient of every lowered row
+    gx_rows = (_grad_rows(grad, block) @ band_matrix(w, block, sw).T).reshape(n, oh, nb, c, kh, wb)
+    pitch = block * sw  # input columns between the starts of two blocks
+    segments = math.ceil(wb / pitch)  # pieces of a patch that land on disjoint column ranges
+    gxp = np.zeros((n, c, hp, max(wp, (nb + segments) * pitch)), dtype=grad.dtype)
+    s0, s1, s2, s3 = gxp.strides
+    for i in range(kh):  # adjoint of lower_rows: scatter over KH row offsets and the segments
+        for k in range(segments):
+            width = min(pitch, wb - k * pitch)
+            target = as_strided(gxp[:, :, i:, k * pitch:], (n, c, oh, nb, width), (s0, s1, s2 * sh, s3 * pitch, s3))
+            target += gx_rows[:, :, :, :, i, k * pitch:k * pitch + width].transpose(0, 3, 1, 2, 4)
+    return gxp[:, :, :, :wp]
