@@ -239,7 +239,7 @@ class Adam(Optimizer):
         m, v = state["exp_avg"], state["exp_avg_sq"]
         m += (1.0 - b1) * (grad - m)  # = b1 m + (1 - b1) g, as torch's lerp
         v *= b2
-        v += (1.0 - b2) * grad * grad
+        v += (1.0 - b2) * (grad * grad)
         step_size = self.lr / (1.0 - b1 ** t)
         denom = np.sqrt(v) / math.sqrt(1.0 - b2 ** t) + self.eps
         param -= step_size * (m / denom)
