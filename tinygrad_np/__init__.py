@@ -5,11 +5,12 @@ from .conv import avg_pool2d, conv2d, max_pool2d, threshold
 from . import functional
 from . import nn, optim
 from .serialization import load, save
+from . import viz
 
 __version__ = "0.1.0"
 
 __all__ = [
     "Tensor", "Function", "Context", "no_grad", "is_grad_enabled", "sum_to_shape",
     "concatenate", "stack", "conv2d", "threshold", "avg_pool2d", "max_pool2d", "functional", "nn", "optim",
-    "save", "load",
+    "save", "load", "viz",
 ]
