@@ -119,7 +119,8 @@ class AvgPool2d(Function):
         n, c, oh, ow = grad.shape
         share = grad * np.asarray(1.0 / (kh * kw), dtype=grad.dtype)
         if (sh, sw) == (kh, kw):  # windows tile the input: each input gets its window's share
-            gx = np.zeros(shape, dtype=grad.dtype)
+            exact = shape[2:] == (oh * kh, ow * kw)  # else floor left rows/columns with no window
+            gx = np.empty(shape, dtype=grad.dtype) if exact else np.zeros(shape, dtype=grad.dtype)
             tiles = gx[:, :, :oh * kh, :ow * kw].reshape(n, c, oh, kh, ow, kw)  # a view of gx
             tiles[...] = share[:, :, :, None, :, None]
             return gx
