@@ -1,0 +1,69 @@
+"""Interleaved timing: candidates run in alternating rounds so machine noise hits all alike."""
+from __future__ import annotations
+
+import os
+import platform
+import time
+from dataclasses import dataclass
+from typing import Callable, Dict, List
+
+import numpy as np
+
+
+@dataclass
+class Timing:
+    """Seconds per call over the measured rounds."""
+    samples: List[float]
+
+    @property
+    def median(self) -> float:
+        return float(np.median(self.samples))
+
+    @property
+    def min(self) -> float:
+        return float(np.min(self.samples))
+
+    @property
+    def max(self) -> float:
+        return float(np.max(self.samples))
+
+
+def interleaved(candidates: Dict[str, Callable[[], object]], rounds: int = 20, warmup: int = 3,
+                min_seconds: float = 0.0) -> Dict[str, Timing]:
+    """Time each candidate once per round, alternating the order, after `warmup` calls each.
+
+    With min_seconds > 0, more rounds run until every candidate has that much measured time.
+    """
+    for fn in candidates.values():
+        for _ in range(warmup):
+            fn()
+    samples: Dict[str, List[float]] = {name: [] for name in candidates}
+    names = list(candidates)
+    r = 0
+    while r < rounds or min(sum(s) for s in samples.values()) < min_seconds:
+        order = names if r % 2 == 0 else names[::-1]
+        for name in order:
+            start = time.perf_counter()
+            candidates[name]()
+            samples[name].append(time.perf_counter() - start)
+        r += 1
+    return {name: Timing(s) for name, s in samples.items()}
+
+
+def thread_settings() -> Dict[str, object]:
+    """What decides how many threads each library uses, for printing next to results."""
+    info: Dict[str, object] = {
+        "cpu_count": os.cpu_count(),
+        "machine": platform.machine(),
+        "python": platform.python_version(),
+        "numpy": np.__version__,
+    }
+    for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+        info[var] = os.environ.get(var, "unset")
+    try:
+        import torch
+        info["torch"] = torch.__version__
+        info["torch_threads"] = torch.get_num_threads()
+    except ImportError:
+        info["torch"] = "not installed"
+    return info
