@@ -1,0 +1,293 @@
+"""The `zhang-cnn` command: train, evaluate, predict, features, graph.
+
+Bad input (missing or mis-shaped checkpoint, unreadable image, empty folder, one class, bad
+numbers) prints `zhang-cnn: error: ...` on stderr and returns exit code 2, without a traceback.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+import warnings
+from pathlib import Path
+from typing import Any, Optional, Sequence
+
+import numpy as np
+
+import tinygrad_np as tg
+from tinygrad_np import data as tgdata
+
+from . import train as T
+from .zhang_cnn import INPUT_SIZE, ZhangCNN
+
+PROG = "zhang-cnn"
+DEFAULTS = T.TrainConfig()
+
+
+class CLIError(Exception):
+    """A user error: reported as one line on stderr with exit code 2."""
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a positive integer, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be a positive integer, got {value}")
+    return value
+
+
+def _non_negative_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a non-negative integer, got {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be a non-negative integer, got {value}")
+    return value
+
+
+def _positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a number > 0, got {text!r}") from None
+    if not np.isfinite(value) or value <= 0:
+        raise argparse.ArgumentTypeError(f"must be a finite number > 0, got {text}")
+    return value
+
+
+def _fraction(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a number in (0, 1), got {text!r}") from None
+    if not 0 < value < 1:
+        raise argparse.ArgumentTypeError(f"must be a number in (0, 1), got {text}")
+    return value
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of `zhang-cnn` with its five subcommands."""
+    p = argparse.ArgumentParser(prog=PROG, description="Train and inspect the CNN of models/zhang_cnn.py "
+                                "(50x50 grayscale input, two classes).")
+    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    t = sub.add_parser("train", help="train the network; checkpoint after every epoch",
+                       description="Train on the built-in faces (default) or a folder of images. Options left "
+                       "out on --resume are taken from the checkpoint; --epochs sets the total to reach.")
+    t.add_argument("--data", metavar="DIR", help="image folder: one subfolder per class, or Kaggle-style "
+                   "files named cat.0.jpg / dog.1.jpg (default: built-in faces, skimage lfw_subset)")
+    t.add_argument("--epochs", type=_positive_int, help=f"total epochs (default {DEFAULTS.epochs})")
+    t.add_argument("--batch-size", type=_positive_int, help=f"batch size (default {DEFAULTS.batch_size})")
+    t.add_argument("--lr", type=_positive_float, help=f"learning rate (default {DEFAULTS.lr})")
+    t.add_argument("--optimizer", choices=T.OPTIMIZERS, help=f"default {DEFAULTS.optimizer}; sgd uses momentum 0.9")
+    t.add_argument("--loss", choices=("mse", "ce"), help="mse: 0.5 * sum of squared errors of the 2 sigmoid "
+                   "outputs (default); ce: softmax cross-entropy of the fc output")
+    t.add_argument("--seed", type=_non_negative_int, help=f"seed of init, split and shuffling (default {DEFAULTS.seed})")
+    t.add_argument("--val-fraction", type=_fraction, help=f"validation share (default {DEFAULTS.val_fraction})")
+    t.add_argument("--out", metavar="CKPT", help="checkpoint to write each epoch (default runs/zhang_cnn.npz; "
+                   "with --resume, the resumed file)")
+    t.add_argument("--resume", metavar="CKPT", help="continue the run saved in CKPT")
+    t.add_argument("--curves", metavar="PNG", help="training-curve picture (default: CKPT's name + _curves.png)")
+    t.add_argument("--no-progress", action="store_true", help="no progress bar")
+
+    e = sub.add_parser("evaluate", help="loss, accuracy and confusion matrix of a checkpoint")
+    e.add_argument("--checkpoint", required=True, metavar="CKPT")
+    e.add_argument("--data", metavar="DIR", help="image folder (default: the checkpoint's training data)")
+    e.add_argument("--split", choices=("val", "train", "all"),
+                   help="which images: default 'val' (the checkpoint's validation split) without --data, "
+                   "'all' with --data")
+    e.add_argument("--json", action="store_true", help="print one JSON object")
+
+    pr = sub.add_parser("predict", help="label and the two outputs for each image")
+    pr.add_argument("--checkpoint", required=True, metavar="CKPT")
+    pr.add_argument("images", nargs="+", metavar="IMAGE")
+    pr.add_argument("--json", action="store_true", help="print one JSON list")
+
+    f = sub.add_parser("features", help="PNG grids of every layer's maps for one image, and the filters")
+    f.add_argument("--checkpoint", required=True, metavar="CKPT")
+    f.add_argument("--image", metavar="PATH", help="image file (default: the built-in cat, skimage chelsea)")
+    f.add_argument("--out", required=True, metavar="DIR")
+
+    g = sub.add_parser("graph", help="draw the compute graph of one forward pass and loss")
+    g.add_argument("--out", required=True, metavar="FILE", help="FILE.svg, .png or .pdf (a .dot is written next to it)")
+    g.add_argument("--checkpoint", metavar="CKPT", help="weights to show (default: seed-0 initialisation)")
+    g.add_argument("--loss", choices=("mse", "ce"), default="mse")
+    return p
+
+
+# -------------------------------------------------------------------- commands
+def _train_config(args: argparse.Namespace, resume: Optional[dict]) -> T.TrainConfig:
+    given = {"data": str(Path(args.data).expanduser().resolve()) if args.data else None,
+             "epochs": args.epochs, "batch_size": args.batch_size, "lr": args.lr, "optimizer": args.optimizer,
+             "loss": args.loss, "seed": args.seed, "val_fraction": args.val_fraction}
+    given = {k: v for k, v in given.items() if v is not None}
+    if resume is None:
+        return T.TrainConfig(**given).validate()
+    cfg = resume["config"]
+    for key, value in given.items():
+        if key != "epochs" and value != getattr(cfg, key):
+            raise CLIError(f"--{key.replace('_', '-')} {value} differs from the checkpoint's {getattr(cfg, key)!r}; "
+                           "a resumed run keeps its configuration (only --epochs may change)")
+    if "epochs" in given:
+        if given["epochs"] < int(resume["epoch"]):
+            raise CLIError(f"--epochs {given['epochs']} is fewer than the {resume['epoch']} epochs already in "
+                           f"{resume['path']!r}")
+        cfg.epochs = given["epochs"]
+    return cfg
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    resume = T.load_checkpoint(args.resume) if args.resume else None
+    cfg = _train_config(args, resume)
+    out = Path(args.out or args.resume or "runs/zhang_cnn.npz")
+    curves = Path(args.curves) if args.curves else out.with_name(out.stem + "_curves.png")
+    if resume is not None and int(resume["epoch"]) >= cfg.epochs:
+        print(f"{resume['path']} already has {resume['epoch']} of {cfg.epochs} epochs; nothing to do "
+              "(raise --epochs to continue)")
+        return 0
+    t0 = time.perf_counter()
+    try:
+        _, history = T.train(cfg, out, resume, progress=not args.no_progress)
+    except KeyboardInterrupt:
+        print(f"\ninterrupted; the last completed epoch is saved in {out} "
+              f"(continue with: {PROG} train --resume {out})", file=sys.stderr)
+        return 130
+    T.plot_curves(history, curves, title=f"{cfg.data or 'built-in faces'}: {cfg.optimizer} lr={cfg.lr}, "
+                  f"batch {cfg.batch_size}, loss {cfg.loss}, seed {cfg.seed}")
+    print(f"final validation accuracy {history['val_acc'][-1]:.3f}, loss {history['val_loss'][-1]:.4f} "
+          f"({time.perf_counter() - t0:.1f} s)")
+    print(f"checkpoint: {out}\ntraining curves: {curves}")
+    return 0
+
+
+def _eval_dataset(args: argparse.Namespace, ckpt: dict) -> tgdata.ImageDataset:
+    cfg: T.TrainConfig = ckpt["config"]
+    split = args.split or ("all" if args.data else "val")
+    ds = T.load_dataset(args.data if args.data else cfg.data)
+    if list(ds.class_names) != list(ckpt["class_names"]):
+        warnings.warn(f"the classes {ds.class_names} of the data differ from the checkpoint's "
+                      f"{list(ckpt['class_names'])}; matching them by position")
+    if split == "all":
+        return ds
+    train_ds, val_ds = T.split(ds, cfg)
+    return val_ds if split == "val" else train_ds
+
+
+def cmd_evaluate(args: argparse.Namespace) -> int:
+    ckpt = T.load_checkpoint(args.checkpoint)
+    model = T.model_from_checkpoint(ckpt)
+    ds = _eval_dataset(args, ckpt)
+    loss = ckpt["config"].loss
+    r = T.evaluate_arrays(model, ZhangCNN.preprocess(ds.images), ds.labels, loss)
+    names = list(ckpt["class_names"])
+    if args.json:
+        print(json.dumps({"accuracy": r["accuracy"], "loss": r["loss"], "loss_kind": loss, "n": r["n"],
+                          "class_names": names, "confusion_matrix": r["confusion"].tolist(),
+                          "checkpoint": str(args.checkpoint), "epoch": int(ckpt["epoch"])}))
+        return 0
+    print(f"{r['n']} images: accuracy {r['accuracy']:.4f}, {loss} loss {r['loss']:.4f}")
+    width = max(len(n) for n in names) + 2
+    print("confusion matrix (rows: true, columns: predicted)")
+    print(" " * width + "".join(f"{n:>{width}}" for n in names))
+    for name, row in zip(names, r["confusion"]):
+        print(f"{name:<{width}}" + "".join(f"{v:>{width}}" for v in row))
+    return 0
+
+
+def cmd_predict(args: argparse.Namespace) -> int:
+    ckpt = T.load_checkpoint(args.checkpoint)
+    model, names = T.model_from_checkpoint(ckpt), list(ckpt["class_names"])
+    images, paths, failed = [], [], []
+    for path in args.images:
+        try:
+            images.append(tgdata.load_image(path, INPUT_SIZE))
+            paths.append(path)
+        except FileNotFoundError:
+            failed.append(f"image {path!r} does not exist")
+        except ValueError as e:
+            failed.append(str(e))
+    results = []
+    if images:
+        with tg.no_grad():
+            out = model(ZhangCNN.preprocess(np.stack(images)[:, None])).data      # (N, 2)
+        results = [{"image": p, "label": names[int(o.argmax())], "outputs": [float(v) for v in o]}
+                   for p, o in zip(paths, out)]
+    if args.json:
+        print(json.dumps(results))
+    else:
+        for r in results:
+            scores = ", ".join(f"{n} {v:.4f}" for n, v in zip(names, r["outputs"]))
+            print(f"{r['image']}: {r['label']}  ({scores})")
+    for message in failed:
+        print(f"{PROG}: error: {message}", file=sys.stderr)
+    return 2 if failed else 0
+
+
+def cmd_features(args: argparse.Namespace) -> int:
+    from .features import save_features
+    ckpt = T.load_checkpoint(args.checkpoint)
+    model = T.model_from_checkpoint(ckpt)
+    if args.image:
+        if not Path(args.image).is_file():
+            raise CLIError(f"image {args.image!r} does not exist")
+        image, name = tgdata.load_image(args.image, INPUT_SIZE), Path(args.image).name
+    else:
+        image, name = tgdata.load_builtin_cat(INPUT_SIZE), "built-in cat (skimage chelsea)"
+    written = save_features(model, image, Path(args.out), name, list(ckpt["class_names"]))
+    print(f"wrote {len(written)} pictures to {args.out}:")
+    for path in written:
+        print(f"  {path}")
+    return 0
+
+
+def cmd_graph(args: argparse.Namespace) -> int:
+    if args.checkpoint:
+        model = T.model_from_checkpoint(T.load_checkpoint(args.checkpoint))
+    else:
+        model = ZhangCNN(rng=0)
+    x = ZhangCNN.preprocess(tgdata.load_builtin_cat(INPUT_SIZE)[None, None])   # (1, 1, 50, 50)
+    x = tg.Tensor(x, name="image")
+    loss, _ = model.loss(x, np.array([0]), args.loss)
+    loss.name = f"{args.loss} loss"
+    loss.backward(retain_graph=True)
+    try:
+        tg.viz.draw(loss, args.out)
+    except (RuntimeError, ImportError) as e:
+        raise CLIError(str(e)) from None
+    print(f"wrote the compute graph of one forward pass and {args.loss} loss to {args.out}")
+    return 0
+
+
+COMMANDS = {"train": cmd_train, "evaluate": cmd_evaluate, "predict": cmd_predict,
+            "features": cmd_features, "graph": cmd_graph}
+
+
+def _show_warning(message: Any, category: Any, filename: str, lineno: int, file: Any = None,
+                  line: Optional[str] = None) -> None:
+    print(f"{PROG}: warning: {message}", file=sys.stderr)
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    """Run `zhang-cnn` with argv (default sys.argv[1:]); returns the exit code."""
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as e:  # --help (0) or a usage error (2, message already printed)
+        return int(e.code or 0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("always")
+        warnings.showwarning = _show_warning
+        try:
+            return COMMANDS[args.command](args)
+        except (CLIError, ValueError, FileNotFoundError, PermissionError, IsADirectoryError) as e:
+            message = str(e).replace("\n", "\n  ")
+            print(f"{PROG}: error: {message}", file=sys.stderr)
+            return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())
