@@ -5,6 +5,9 @@ A primitive op is a `Function` subclass with `forward(ctx, *arrays, **attrs)` an
 the output tensor keeps a reference to the node's `Context`, which keeps its parent
 tensors (a tuple, so traversal order is deterministic). Nothing points back from a
 parent to a child, so a graph has no reference cycles and is freed with its root.
+
+Safety nets (see docs/debugging.md): arrays an op saved are checked for in-place changes
+before its backward (inplace.py), and `detect_anomaly()` checks for NaN/Inf (anomaly.py).
 """
 from __future__ import annotations
 
@@ -14,16 +17,26 @@ from typing import TYPE_CHECKING, Any, Callable, Iterator, Optional, Sequence, T
 
 import numpy as np
 
+from . import anomaly
+from .inplace import check_versions, share_view_counter, unwatch, watch_saved
+
 if TYPE_CHECKING:  # pragma: no cover
     from .tensor import Tensor
 
-_state = threading.local()
+class _State(threading.local):
+    """Per-thread switches, with their defaults as class attributes (read on every op)."""
+    grad_enabled = True
+    scope: Tuple[str, ...] = ()
+
+
+_state = _State()
+_anomaly_state = anomaly._state
 F = TypeVar("F", bound=Callable[..., Any])
 
 
 def is_grad_enabled() -> bool:
     """True unless inside a `no_grad()` block (per thread)."""
-    return getattr(_state, "grad_enabled", True)
+    return _state.grad_enabled
 
 
 class no_grad:
@@ -69,7 +82,7 @@ def sum_to_shape(grad: np.ndarray, shape: Tuple[int, ...]) -> np.ndarray:
 
 def current_scope() -> Tuple[str, ...]:
     """The names of the enclosing `name_scope` blocks (e.g. Module calls), outermost first."""
-    return getattr(_state, "scope", ())
+    return _state.scope
 
 
 class name_scope:
@@ -88,7 +101,13 @@ class name_scope:
 
 
 class Context:
-    """What one recorded op keeps for its backward: saved arrays, attributes, parents."""
+    """What one recorded op keeps for its backward: saved arrays, attributes, parents.
+
+    `stack` is the creation stack, captured only inside `detect_anomaly()`.
+    """
+
+    _watched: tuple = ()  # (VersionCounter, version, input index or -1 for the output) per saved array
+    stack: Any = None
 
     def __init__(self, fn: type, parents: Tuple["Tensor", ...], attrs: dict):
         self.fn = fn
@@ -118,8 +137,15 @@ class Context:
         return self._saved  # type: ignore[return-value]
 
     def release(self) -> None:
+        """Free the saved arrays (after a backward without retain_graph)."""
         self._saved = None
         self.released = True
+        if self._watched:
+            unwatch(self)
+
+    def __del__(self) -> None:
+        if self._watched:  # a graph dropped without backward, or kept by retain_graph=True
+            unwatch(self)
 
 
 class Function:
@@ -148,15 +174,24 @@ class Function:
 
         tensors = tuple(x if isinstance(x, Tensor) else Tensor(x) for x in inputs)
         ctx = Context(cls, tensors, attrs)
-        out = cls.forward(ctx, *(t.data for t in tensors), **attrs)
+        out = cls.forward(ctx, *(t._data for t in tensors), **attrs)
         if not isinstance(out, np.ndarray):
             out = np.asarray(out)
         for hook in _forward_hooks:
             hook(ctx, out)
-        requires_grad = is_grad_enabled() and any(ctx.needs_input_grad)
+        check_anomalies = _anomaly_state.enabled
+        if check_anomalies:
+            anomaly.check_forward(ctx, out)
+        requires_grad = _state.grad_enabled and any(ctx.needs_input_grad)
         result = Tensor(out, requires_grad=requires_grad, _copy=False)
+        if out.base is not None:
+            share_view_counter(tensors, out, result)
         if requires_grad:
             result._ctx = ctx
+            if ctx._saved:
+                watch_saved(ctx, out, result)
+            if check_anomalies:
+                ctx.stack = anomaly.capture_stack()
         return result
 
 
@@ -204,17 +239,20 @@ def backward(root: "Tensor", grad: Optional[np.ndarray] = None, retain_graph: bo
             f"backward: tensor {root._describe()} does not require grad and has no graph; "
             "create its inputs with requires_grad=True"
         )
+    check_anomalies = _anomaly_state.enabled
     if grad is None:
-        if root.data.size != 1:
+        if root._data.size != 1:
             raise RuntimeError(
                 f"backward: grad can be implicitly created only for a scalar root, but the root has "
                 f"shape {root.shape}; pass grad=<array of shape {root.shape}>"
             )
-        grad = np.ones_like(root.data)
+        grad = np.ones_like(root._data)
     else:
-        grad = np.asarray(grad.data if hasattr(grad, "_ctx") else grad, dtype=root.dtype)
+        grad = np.asarray(grad._data if hasattr(grad, "_ctx") else grad, dtype=root.dtype)
         if grad.shape != root.shape:
             raise ValueError(f"backward: grad has shape {grad.shape} but the root has shape {root.shape}")
+        if check_anomalies:
+            anomaly.check_root_grad(grad)
 
     if root._ctx is None:  # a leaf root: d root / d root = grad
         root._accumulate(grad)
@@ -230,11 +268,15 @@ def backward(root: "Tensor", grad: Optional[np.ndarray] = None, retain_graph: bo
             ctx.saved_tensors  # raises the "second backward" error
         if node._retains_grad:
             node._accumulate(g)
+        if ctx._watched:
+            check_versions(ctx)
         input_grads = _as_gradient_tuple(ctx.fn.backward(ctx, g), len(ctx.parents), ctx.op_name)
-        for parent, needed, pg in zip(ctx.parents, ctx.needs_input_grad, input_grads):
+        for i, (parent, needed, pg) in enumerate(zip(ctx.parents, ctx.needs_input_grad, input_grads)):
             if not needed or pg is None:
                 continue
             pg = np.asarray(pg)
+            if check_anomalies:
+                anomaly.check_backward(ctx, i, pg, g)
             if pg.shape != parent.shape:
                 try:
                     pg = sum_to_shape(pg, parent.shape)

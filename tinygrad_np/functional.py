@@ -107,7 +107,7 @@ def binary_cross_entropy(input: Tensor, target: Any, reduction: str = "mean") ->
     """Binary cross-entropy of probabilities in [0, 1] against targets in [0, 1]."""
     target = _as_tensor(target, input)
     _same_shape("binary_cross_entropy", input, target)
-    lo, hi = float(np.min(input.data, initial=0.0)), float(np.max(input.data, initial=1.0))
+    lo, hi = float(np.min(input._data, initial=0.0)), float(np.max(input._data, initial=1.0))
     if lo < 0 or hi > 1:
         raise ValueError(f"binary_cross_entropy: input must be probabilities in [0, 1], "
                          f"got values from {lo} to {hi}")

@@ -7,6 +7,7 @@ import numpy as np
 
 from . import autograd
 from . import ops
+from .inplace import VersionCounter
 
 Axis = Optional[Union[int, Tuple[int, ...]]]
 IntOrPair = Union[int, Tuple[int, int]]
@@ -15,7 +16,7 @@ IntOrPair = Union[int, Tuple[int, int]]
 def _to_array(data: Any, dtype: Any, op: str = "Tensor") -> np.ndarray:
     """Validate user data; floats become float32 unless a dtype is given."""
     if isinstance(data, Tensor):
-        data = data.data
+        data = data._data
     try:
         arr = np.array(data, dtype=dtype)
     except (TypeError, ValueError) as exc:
@@ -35,18 +36,23 @@ class Tensor:
     Float input becomes float32 unless `dtype` is given (`dtype=np.float64` for double
     precision); integer and bool data keep their dtype and cannot require grad. The data
     is copied.
+
+    `.data` is the underlying ndarray. Assigning it (`w.data = new`, `w.data -= lr * g`) counts
+    as an in-place modification (`_version` goes up); backward raises if an array that an op
+    saved was modified between that op and the backward (see docs/debugging.md).
     """
 
     __array_priority__ = 1000  # so ndarray <op> Tensor defers to Tensor's reflected operators
+    _guard: Optional[VersionCounter] = None  # created when first needed; shared by tensors sharing memory
 
     def __init__(self, data: Any, requires_grad: bool = False, dtype: Any = None,
                  name: Optional[str] = None, _copy: bool = True):
         if _copy:
             data = _to_array(data, dtype)
-        self.data: np.ndarray = data
-        if requires_grad and self.data.dtype.kind not in "fc":
+        self._data: np.ndarray = data
+        if requires_grad and data.dtype.kind not in "fc":
             raise TypeError(
-                f"Tensor: only floating point tensors can require grad, got dtype {self.data.dtype}"
+                f"Tensor: only floating point tensors can require grad, got dtype {data.dtype}"
             )
         self.requires_grad: bool = bool(requires_grad)
         self.grad: Optional[np.ndarray] = None
@@ -56,20 +62,60 @@ class Tensor:
 
     # ------------------------------------------------------------------ basics
     @property
+    def data(self) -> np.ndarray:
+        """The underlying ndarray (shared, not copied).
+
+        Writing into it (`x.data[0] = 0`) while an unreleased graph has saved it is detected
+        at that graph's backward.
+        """
+        guard = self._guard
+        if guard is not None and guard.live:
+            guard.watch(self._data)
+        return self._data
+
+    @data.setter
+    def data(self, value: Any) -> None:
+        if isinstance(value, Tensor):
+            value = value._data
+        elif not isinstance(value, np.ndarray):
+            value = _to_array(value, self._data.dtype, "Tensor.data")
+        if value.dtype.kind not in "biufc":
+            raise TypeError(f"Tensor.data: arrays of dtype {value.dtype} are not supported; give numbers")
+        if self.requires_grad and value.dtype.kind not in "fc":
+            raise TypeError(f"Tensor.data: tensor {self._describe()} requires grad, so its data must be "
+                            f"floating point, got dtype {value.dtype}")
+        self._data = value
+        self._counter().bump()
+
+    def _counter(self) -> VersionCounter:
+        """This tensor's version counter (created on first use)."""
+        guard = self._guard
+        if guard is None:
+            guard = self._guard = VersionCounter()
+        return guard
+
+    @property
+    def _version(self) -> int:
+        """How many times the data was modified in place (assigned, or written while watched)."""
+        guard = self._counter()
+        guard.sync()
+        return guard.version
+
+    @property
     def shape(self) -> Tuple[int, ...]:
-        return self.data.shape
+        return self._data.shape
 
     @property
     def dtype(self) -> np.dtype:
-        return self.data.dtype
+        return self._data.dtype
 
     @property
     def ndim(self) -> int:
-        return self.data.ndim
+        return self._data.ndim
 
     @property
     def size(self) -> int:
-        return self.data.size
+        return self._data.size
 
     @property
     def is_leaf(self) -> bool:
@@ -81,21 +127,25 @@ class Tensor:
         return None if self._ctx is None else self._ctx.op_name
 
     def __len__(self) -> int:
-        return len(self.data)
+        if self._data.ndim == 0:
+            raise TypeError("len() of a 0-d tensor")
+        return len(self._data)
 
     def numpy(self) -> np.ndarray:
-        """The underlying ndarray (shared, not copied)."""
+        """The underlying ndarray (shared, not copied), like `.data`."""
         return self.data
 
     def item(self) -> Union[float, int, bool]:
         """The value of a one-element tensor as a Python number."""
-        if self.data.size != 1:
-            raise ValueError(f"item: tensor has {self.data.size} elements (shape {self.shape}); need exactly 1")
-        return self.data.item()
+        if self._data.size != 1:
+            raise ValueError(f"item: tensor has {self._data.size} elements (shape {self.shape}); need exactly 1")
+        return self._data.item()
 
     def detach(self) -> "Tensor":
-        """A new leaf sharing the data, cut from the graph."""
-        return Tensor(self.data, _copy=False, name=self.name)
+        """A new leaf sharing the data (and its version counter), cut from the graph."""
+        out = Tensor(self._data, _copy=False, name=self.name)
+        out._guard = self._counter()
+        return out
 
     def zero_grad(self) -> None:
         """Forget the accumulated gradient."""
@@ -107,7 +157,7 @@ class Tensor:
         return self
 
     def requires_grad_(self, flag: bool = True) -> "Tensor":
-        if flag and self.data.dtype.kind not in "fc":
+        if flag and self._data.dtype.kind not in "fc":
             raise TypeError(f"requires_grad_: only floating point tensors can require grad, got dtype {self.dtype}")
         self.requires_grad = flag
         return self
@@ -130,7 +180,7 @@ class Tensor:
         return f"{label}{self.shape} {self.dtype}"
 
     def __repr__(self) -> str:
-        body = np.array2string(self.data, precision=4, separator=", ", threshold=20, edgeitems=2)
+        body = np.array2string(self._data, precision=4, separator=", ", threshold=20, edgeitems=2)
         extra = [f"dtype={self.dtype}"]
         if self.name:
             extra.append(f"name={self.name!r}")
@@ -144,9 +194,9 @@ class Tensor:
         return id(self)
 
     def __bool__(self) -> bool:
-        if self.data.size != 1:
+        if self._data.size != 1:
             raise ValueError(f"the truth value of a tensor of shape {self.shape} is ambiguous")
-        return bool(self.data)
+        return bool(self._data)
 
     # ------------------------------------------------------------ arithmetic
     def _lift(self, other: Any) -> "Tensor":
@@ -181,7 +231,7 @@ class Tensor:
 
     # comparisons: no gradient, bool result
     def _compare(self, o: Any, fn: Any) -> "Tensor":
-        return Tensor(fn(self.data, o.data if isinstance(o, Tensor) else o), _copy=False)
+        return Tensor(fn(self._data, o._data if isinstance(o, Tensor) else o), _copy=False)
 
     def __lt__(self, o: Any) -> "Tensor": return self._compare(o, np.less)
     def __le__(self, o: Any) -> "Tensor": return self._compare(o, np.less_equal)
