@@ -92,11 +92,11 @@ class BinaryCrossEntropy(Function):
     @staticmethod
     def backward(ctx: Context, grad: np.ndarray) -> Tuple[Optional[np.ndarray], Optional[np.ndarray]]:
         p, y = ctx.saved_tensors
-        tiny = np.finfo(p.dtype).tiny
         gp = gy = None
         if ctx.needs_input_grad[0]:
-            # d/dp = (p - y) / (p (1 - p)), with the denominator kept away from 0
-            gp = grad * (p - y) / np.maximum(p * (1 - p), max(tiny, np.exp(-100)))
+            # d/dp = (p - y) / (p (1 - p)), the denominator at least 1e-12 as in PyTorch, so the
+            # gradient stays finite in float32 at p = 0 or 1 (and sigmoid's backward gives 0, not NaN)
+            gp = grad * (p - y) / np.maximum(p * (1 - p), 1e-12)
         if ctx.needs_input_grad[1]:
             with np.errstate(divide="ignore"):
                 gy = grad * (np.maximum(np.log1p(-p), -100) - np.maximum(np.log(p), -100))
