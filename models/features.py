@@ -45,14 +45,15 @@ def save_grid(images: np.ndarray, path: Path, title: str, ncols: Optional[int] =
     k = len(images)
     ncols = ncols or min(k, 6)
     nrows = -(-k // ncols)
-    fig, axes = plt.subplots(nrows, ncols, figsize=(cell * ncols, cell * nrows + 0.6), squeeze=False,
+    fig, axes = plt.subplots(nrows, ncols, figsize=(max(cell * ncols, 4.5), cell * nrows + 0.6), squeeze=False,
                              layout="constrained")
     vmin, vmax = (images.min(), images.max()) if shared_scale else (None, None)
     for i, ax in enumerate(axes.flat):
         ax.axis("off")
         if i < k:
             ax.imshow(images[i], cmap="gray", vmin=vmin, vmax=vmax, interpolation="nearest")
-            ax.set_title(labels[i] if labels else str(i), fontsize=8)
+            if k > 1 or labels:
+                ax.set_title(labels[i] if labels else str(i), fontsize=8)
     fig.suptitle(title, fontsize=10)
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=90)

@@ -282,3 +282,14 @@ def test_config_validation_names_the_field():
         T.TrainConfig(optimizer="rmsprop").validate()
     with pytest.raises(ValueError, match="val_fraction"):
         T.TrainConfig(val_fraction=1.0).validate()
+
+
+def test_tutorial_python_blocks_run(tmp_path, monkeypatch, capsys):
+    import re
+    text = (ROOT / "docs" / "tutorial.md").read_text()
+    blocks = re.findall(r"```python\n(.*?)```", text, flags=re.S)
+    assert len(blocks) >= 3
+    monkeypatch.chdir(tmp_path)
+    exec(compile("\n".join(blocks), "docs/tutorial.md", "exec"), {})
+    out = capsys.readouterr().out
+    assert "4,082" in out and "(3, 2)" in out and "(3, 12, 8, 8)" in out
