@@ -293,3 +293,18 @@ def test_tutorial_python_blocks_run(tmp_path, monkeypatch, capsys):
     exec(compile("\n".join(blocks), "docs/tutorial.md", "exec"), {})
     out = capsys.readouterr().out
     assert "4,082" in out and "(3, 2)" in out and "(3, 12, 8, 8)" in out
+
+
+def test_conv_backprop_page_quotes_the_source_and_its_check_runs():
+    import re
+    text = (ROOT / "docs" / "conv_backprop.md").read_text()
+    quotes = re.findall(r"<!-- code: (\S+) -->\n```python\n(.*?)```", text, flags=re.S)
+    assert len(quotes) >= 8
+    for path, block in quotes:
+        source = [line.strip() for line in (ROOT / path).read_text().splitlines()]
+        lines = [line.strip() for line in block.splitlines() if line.strip()]
+        start = next((k for k in range(len(source)) if source[k:k + len(lines)] == lines), None)
+        assert start is not None, f"docs/conv_backprop.md quotes lines not found together in {path}:\n{block}"
+    checks = [b for b in re.findall(r"(<!-- code: \S+ -->\n)?```python\n(.*?)```", text, flags=re.S) if not b[0]]
+    assert len(checks) == 1
+    exec(compile(checks[0][1], "docs/conv_backprop.md", "exec"), {})
