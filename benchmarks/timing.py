@@ -29,24 +29,29 @@ class Timing:
 
 
 def interleaved(candidates: Dict[str, Callable[[], object]], rounds: int = 20, warmup: int = 3,
-                min_seconds: float = 0.0) -> Dict[str, Timing]:
+                sample_seconds: float = 0.05) -> Dict[str, Timing]:
     """Time each candidate once per round, alternating the order, after `warmup` calls each.
 
-    With min_seconds > 0, more rounds run until every candidate has that much measured time.
+    One sample is the mean of enough back-to-back calls to last about `sample_seconds`, so a
+    library whose worker threads are still spinning from the other's last call (OpenMP and
+    OpenBLAS both spin before they sleep) disturbs only a small part of the sample.
     """
-    for fn in candidates.values():
+    calls: Dict[str, int] = {}
+    for name, fn in candidates.items():
+        start = time.perf_counter()
         for _ in range(warmup):
             fn()
+        per_call = (time.perf_counter() - start) / max(warmup, 1)
+        calls[name] = max(1, int(sample_seconds / max(per_call, 1e-9)))
     samples: Dict[str, List[float]] = {name: [] for name in candidates}
     names = list(candidates)
-    r = 0
-    while r < rounds or min(sum(s) for s in samples.values()) < min_seconds:
-        order = names if r % 2 == 0 else names[::-1]
-        for name in order:
+    for r in range(rounds):
+        for name in (names if r % 2 == 0 else names[::-1]):
+            fn, k = candidates[name], calls[name]
             start = time.perf_counter()
-            candidates[name]()
-            samples[name].append(time.perf_counter() - start)
-        r += 1
+            for _ in range(k):
+                fn()
+            samples[name].append((time.perf_counter() - start) / k)
     return {name: Timing(s) for name, s in samples.items()}
 
 
