@@ -208,8 +208,10 @@ def cmd_predict(args: argparse.Namespace) -> int:
             paths.append(path)
         except FileNotFoundError:
             failed.append(f"image {path!r} does not exist")
-        except ValueError as e:
-            failed.append(str(e))
+        except IsADirectoryError:
+            failed.append(f"image {path!r} is a directory")
+        except (ValueError, OSError) as e:
+            failed.append(str(e) if path in str(e) else f"cannot read image {path!r}: {e}")
     results = []
     if images:
         with tg.no_grad():

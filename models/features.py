@@ -20,7 +20,7 @@ STAGE_FILES = {
 }
 FILTER_FILES = {
     "conv1": ("5_conv1_filters.png", "conv1 filters: 6 of 11x11"),
-    "conv2": ("6_conv2_filters.png", "conv2 filters: 12 rows (output) x 6 columns (input map), 5x5"),
+    "conv2": ("6_conv2_filters.png", "conv2 filters: 12 x 6 kernels of 5x5"),
 }
 
 
@@ -32,7 +32,7 @@ def _plt():
 
 
 def save_grid(images: np.ndarray, path: Path, title: str, ncols: Optional[int] = None,
-              labels: Optional[List[str]] = None, shared_scale: bool = False, cell: float = 1.6) -> Path:
+              labels: Optional[List[str]] = None, shared_scale: bool = False) -> Path:
     """Draw images (K, H, W) in a grid with a gray colormap and save a PNG.
 
     Each image is scaled to its own min..max unless shared_scale (then one scale for all, which
@@ -45,7 +45,7 @@ def save_grid(images: np.ndarray, path: Path, title: str, ncols: Optional[int] =
     k = len(images)
     ncols = ncols or min(k, 6)
     nrows = -(-k // ncols)
-    fig, axes = plt.subplots(nrows, ncols, figsize=(max(cell * ncols, 4.5), cell * nrows + 0.6), squeeze=False,
+    fig, axes = plt.subplots(nrows, ncols, figsize=(max(1.6 * ncols, 4.5), 1.6 * nrows + 0.6), squeeze=False,
                              layout="constrained")
     vmin, vmax = (images.min(), images.max()) if shared_scale else (None, None)
     for i, ax in enumerate(axes.flat):
@@ -55,6 +55,40 @@ def save_grid(images: np.ndarray, path: Path, title: str, ncols: Optional[int] =
             if k > 1 or labels:
                 ax.set_title(labels[i] if labels else str(i), fontsize=8)
     fig.suptitle(title, fontsize=10)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=90)
+    plt.close(fig)
+    return path
+
+
+def save_mosaic(blocks: np.ndarray, path: Path, title: str, row_label: str, col_label: str) -> Path:
+    """Draw blocks (R, C, h, w) as one R x C mosaic (each block scaled to its own range) and save a PNG.
+
+    One image instead of R*C subplots: fast even for conv2's 72 filters.
+    """
+    blocks = np.asarray(blocks, dtype=np.float64)
+    if blocks.ndim != 4:
+        raise ValueError(f"save_mosaic: expected blocks (R, C, h, w), got shape {blocks.shape}")
+    rows, cols, h, w = blocks.shape
+    lo = blocks.min(axis=(2, 3), keepdims=True)
+    span = blocks.max(axis=(2, 3), keepdims=True) - lo
+    scaled = (blocks - lo) / np.where(span > 0, span, 1.0)
+    mosaic = np.full((rows * (h + 1) - 1, cols * (w + 1) - 1), np.nan)   # NaN gaps drawn white
+    for r in range(rows):
+        for c in range(cols):
+            mosaic[r * (h + 1):r * (h + 1) + h, c * (w + 1):c * (w + 1) + w] = scaled[r, c]
+    plt = _plt()
+    cmap = plt.get_cmap("gray").with_extremes(bad="white")
+    fig, ax = plt.subplots(figsize=(0.5 * cols + 1.5, 0.5 * rows + 1.0), layout="constrained")
+    ax.imshow(mosaic, cmap=cmap, vmin=0, vmax=1, interpolation="nearest")
+    ax.set_xticks([c * (w + 1) + (w - 1) / 2 for c in range(cols)], [str(c) for c in range(cols)])
+    ax.set_yticks([r * (h + 1) + (h - 1) / 2 for r in range(rows)], [str(r) for r in range(rows)])
+    ax.tick_params(length=0, labelsize=8)
+    for side in ax.spines.values():
+        side.set_visible(False)
+    ax.set_xlabel(col_label, fontsize=9)
+    ax.set_ylabel(row_label, fontsize=9)
+    ax.set_title(title, fontsize=10)
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=90)
     plt.close(fig)
@@ -91,6 +125,6 @@ def save_features(model: ZhangCNN, image: np.ndarray, out_dir: Path, image_name:
     written.append(save_grid(w1, out_dir / FILTER_FILES["conv1"][0], FILTER_FILES["conv1"][1],
                              labels=[f"{i}: t={t:+.2f}" for i, t in enumerate(t1)]))
     w2 = model.conv2.weight.data                                     # (12, 6, 5, 5)
-    written.append(save_grid(w2.reshape(-1, 5, 5), out_dir / FILTER_FILES["conv2"][0], FILTER_FILES["conv2"][1],
-                             ncols=6, cell=1.1, labels=[f"{f}<-{c}" for f in range(12) for c in range(6)]))
+    written.append(save_mosaic(w2, out_dir / FILTER_FILES["conv2"][0], FILTER_FILES["conv2"][1],
+                               row_label="output map (conv2 filter)", col_label="input map (from pool1)"))
     return written

@@ -124,9 +124,9 @@ def train_epoch(model: ZhangCNN, opt: tg.optim.Optimizer, x: np.ndarray, labels:
     rng = np.random.default_rng([cfg.seed, epoch])
     n_batches = -(-len(x) // cfg.batch_size)
     total = correct = seen = 0.0
-    bar = tqdm(tgdata.iterate_batches(x, labels, cfg.batch_size, rng=rng), total=n_batches,
-               desc=f"epoch {epoch + 1}/{cfg.epochs}", leave=False, disable=not progress, unit="batch")
-    for xb, yb in bar:
+    bar = tqdm(total=n_batches, desc=f"epoch {epoch + 1}/{cfg.epochs}", leave=False, disable=not progress,
+               unit="batch")
+    for xb, yb in tgdata.iterate_batches(x, labels, cfg.batch_size, rng=rng):
         opt.zero_grad()
         value, out = model.loss(xb, yb, cfg.loss)
         value.backward()
@@ -134,7 +134,8 @@ def train_epoch(model: ZhangCNN, opt: tg.optim.Optimizer, x: np.ndarray, labels:
         total += value.item() * len(xb)
         correct += float((out.data.argmax(axis=1) == yb).sum())
         seen += len(xb)
-        bar.set_postfix(loss=f"{total / seen:.4f}", acc=f"{correct / seen:.3f}")
+        bar.set_postfix(loss=f"{total / seen:.4f}", acc=f"{correct / seen:.3f}", refresh=False)
+        bar.update(1)
     bar.close()
     return total / seen, correct / seen
 
