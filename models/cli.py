@@ -141,6 +141,7 @@ def _train_config(args: argparse.Namespace, resume: Optional[dict]) -> T.TrainCo
 
 
 def cmd_train(args: argparse.Namespace) -> int:
+    """`train`: fit (or resume) and write the checkpoint and the curves."""
     resume = T.load_checkpoint(args.resume) if args.resume else None
     cfg = _train_config(args, resume)
     out = Path(args.out or args.resume or "runs/zhang_cnn.npz")
@@ -178,6 +179,7 @@ def _eval_dataset(args: argparse.Namespace, ckpt: dict) -> tgdata.ImageDataset:
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
+    """`evaluate`: loss, accuracy and confusion matrix, as text or one JSON object."""
     ckpt = T.load_checkpoint(args.checkpoint)
     model = T.model_from_checkpoint(ckpt)
     ds = _eval_dataset(args, ckpt)
@@ -199,6 +201,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 
 
 def cmd_predict(args: argparse.Namespace) -> int:
+    """`predict`: label and outputs per image; exit 2 if any image could not be read."""
     ckpt = T.load_checkpoint(args.checkpoint)
     model, names = T.model_from_checkpoint(ckpt), list(ckpt["class_names"])
     images, paths, failed = [], [], []
@@ -230,6 +233,7 @@ def cmd_predict(args: argparse.Namespace) -> int:
 
 
 def cmd_features(args: argparse.Namespace) -> int:
+    """`features`: PNG grids of the maps of one image and of the filters."""
     from .features import save_features
     ckpt = T.load_checkpoint(args.checkpoint)
     model = T.model_from_checkpoint(ckpt)
@@ -247,6 +251,7 @@ def cmd_features(args: argparse.Namespace) -> int:
 
 
 def cmd_graph(args: argparse.Namespace) -> int:
+    """`graph`: draw one forward pass, loss and backward with tg.viz.draw."""
     if args.checkpoint:
         model = T.model_from_checkpoint(T.load_checkpoint(args.checkpoint))
     else:
