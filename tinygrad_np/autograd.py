@@ -248,7 +248,11 @@ def backward(root: "Tensor", grad: Optional[np.ndarray] = None, retain_graph: bo
             )
         grad = np.ones_like(root._data)
     else:
-        grad = np.asarray(grad._data if hasattr(grad, "_ctx") else grad, dtype=root.dtype)
+        try:
+            grad = np.asarray(grad._data if hasattr(grad, "_ctx") else grad, dtype=root.dtype)
+        except (TypeError, ValueError) as exc:
+            raise TypeError(f"backward: grad must be numbers of shape {root.shape}, "
+                            f"got {type(grad).__name__}: {exc}") from None
         if grad.shape != root.shape:
             raise ValueError(f"backward: grad has shape {grad.shape} but the root has shape {root.shape}")
         if check_anomalies:

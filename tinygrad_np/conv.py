@@ -39,6 +39,9 @@ class Conv2d(Function):
         f, c, kh, kw = w.shape
         xp = _pad_hw(x, ph, pw)
         oh, ow = (xp.shape[2] - kh) // sh + 1, (xp.shape[3] - kw) // sw + 1
+        if x.shape[0] == 0 or f == 0:  # empty batch or no filters: an empty output, as in PyTorch
+            ctx.save_for_backward(xp, w, "empty", 0)
+            return np.zeros((x.shape[0], f, oh, ow), dtype=np.result_type(x, w))
         algorithm, block = algo.choose_algorithm(xp.shape, w.shape, stride, (oh, ow))
         if algorithm == "band":
             out = algo.band_forward(xp, w, sh, sw, oh, ow, block)
@@ -53,6 +56,9 @@ class Conv2d(Function):
     def backward(ctx: Context, grad: np.ndarray) -> Tuple[Optional[np.ndarray], ...]:
         xp, w, algorithm, block = ctx.saved_tensors
         (sh, sw), (ph, pw) = ctx.attrs["stride"], ctx.attrs["padding"]
+        if algorithm == "empty":
+            zeros = (_crop_hw(np.zeros(xp.shape, grad.dtype), ph, pw), np.zeros(w.shape, grad.dtype))
+            return zeros + ((np.zeros(w.shape[0], grad.dtype),) if len(ctx.needs_input_grad) == 3 else ())
         grad = np.ascontiguousarray(grad)
         gx = gw = None
         if ctx.needs_input_grad[0]:

@@ -284,9 +284,10 @@ class Max(Function):
 
     @staticmethod
     def forward(ctx: Context, a: np.ndarray, axis: Tuple[int, ...], keepdims: bool) -> np.ndarray:
-        if a.size == 0:
-            raise ValueError(f"max: cannot reduce an empty tensor of shape {a.shape}")
         axes = axis or tuple(range(a.ndim))
+        if any(a.shape[i] == 0 for i in axes):  # reducing (0, 3) over axis 1 is fine: result (0,)
+            raise ValueError(f"max: cannot reduce an empty tensor of shape {a.shape}"
+                             + (f" over axis {axis}" if axis else ""))
         out = a.max(axis=axes, keepdims=True)
         ctx.save_for_backward(a, out)
         return out if keepdims else np.asarray(out.reshape([n for i, n in enumerate(a.shape) if i not in axes]))

@@ -22,7 +22,10 @@ def normalize_axis(axis: Optional[Union[int, Sequence[int]]], ndim: int, op: str
     """Axes as a sorted tuple of non-negative ints; () means all axes for reductions."""
     if axis is None:
         return ()
-    axes = (axis,) if isinstance(axis, (int, np.integer)) else tuple(axis)
+    try:
+        axes = (axis,) if isinstance(axis, (int, np.integer)) else tuple(axis)
+    except TypeError:  # not iterable, e.g. a float: reported below
+        axes = (axis,)
     out = []
     for ax in axes:
         if not isinstance(ax, (int, np.integer)):
@@ -53,7 +56,7 @@ def resolve_shape(old: Tuple[int, ...], new: Sequence[Any]) -> Tuple[int, ...]:
 
 def check_permutation(axes: Sequence[Any], ndim: int) -> Tuple[int, ...]:
     axes = tuple(int(a) for a in axes)
-    if sorted(a % ndim if ndim else a for a in axes) != list(range(ndim)):
+    if any(not -ndim <= a < ndim for a in axes) or sorted(a % ndim for a in axes) != list(range(ndim)):
         raise ValueError(f"permute: {axes} is not a permutation of the {ndim} axes")
     return tuple(a % ndim for a in axes)
 
@@ -106,7 +109,10 @@ def check_concat_shapes(shapes: Sequence[Tuple[int, ...]], axis: int) -> None:
 
 def pair(value: Any, name: str, op: str, minimum: int) -> Tuple[int, int]:
     """An int or a pair of ints as a pair, each at least `minimum`."""
-    vals = (value, value) if isinstance(value, (int, np.integer)) else tuple(value)
+    try:
+        vals = (value, value) if isinstance(value, (int, np.integer)) else tuple(value)
+    except TypeError:  # not iterable, e.g. a float: reported below
+        vals = (value,)
     if len(vals) != 2 or not all(isinstance(v, (int, np.integer)) and not isinstance(v, bool) for v in vals):
         raise TypeError(f"{op}: {name} must be an int or a pair of ints, got {value!r}")
     if min(vals) < minimum:

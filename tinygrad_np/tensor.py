@@ -163,7 +163,13 @@ class Tensor:
         return self
 
     def astype(self, dtype: Any) -> "Tensor":
-        return ops.Cast.apply(self, dtype=np.dtype(dtype))
+        try:
+            dtype = np.dtype(dtype)
+        except TypeError as exc:
+            raise TypeError(f"astype: {exc}") from None
+        if dtype.kind not in "biufc":
+            raise TypeError(f"astype: dtype {dtype} is not supported; give a numeric dtype")
+        return ops.Cast.apply(self, dtype=dtype)
 
     def backward(self, grad: Any = None, retain_graph: bool = False) -> None:
         """Accumulate d(self)/d(leaf) into `.grad` of every leaf that requires grad."""
@@ -199,39 +205,44 @@ class Tensor:
         return bool(self._data)
 
     # ------------------------------------------------------------ arithmetic
-    def _lift(self, other: Any) -> "Tensor":
+    def _lift(self, other: Any, op: str = "operator") -> "Tensor":
         """Turn a Python number or array into a tensor of this tensor's float dtype."""
         if isinstance(other, Tensor):
             return other
-        arr = np.asarray(other)
+        try:
+            arr = np.asarray(other)
+        except ValueError as exc:
+            raise TypeError(f"{op}: cannot use {type(other).__name__} as an operand: {exc}") from None
         if arr.dtype.kind not in "biufc":
-            raise TypeError(f"unsupported operand {other!r} of dtype {arr.dtype}")
+            raise TypeError(f"{op}: unsupported operand {other!r} of dtype {arr.dtype}; give numbers or a tensor")
         if self.dtype.kind == "f" and arr.dtype.kind in "biuf":
             arr = arr.astype(self.dtype)
         return Tensor(arr, _copy=False)
 
-    def __add__(self, o: Any) -> "Tensor": return ops.Add.apply(self, self._lift(o))
-    def __radd__(self, o: Any) -> "Tensor": return ops.Add.apply(self._lift(o), self)
-    def __sub__(self, o: Any) -> "Tensor": return ops.Sub.apply(self, self._lift(o))
-    def __rsub__(self, o: Any) -> "Tensor": return ops.Sub.apply(self._lift(o), self)
-    def __mul__(self, o: Any) -> "Tensor": return ops.Mul.apply(self, self._lift(o))
-    def __rmul__(self, o: Any) -> "Tensor": return ops.Mul.apply(self._lift(o), self)
-    def __truediv__(self, o: Any) -> "Tensor": return ops.Div.apply(self, self._lift(o))
-    def __rtruediv__(self, o: Any) -> "Tensor": return ops.Div.apply(self._lift(o), self)
+    def __add__(self, o: Any) -> "Tensor": return ops.Add.apply(self, self._lift(o, "add"))
+    def __radd__(self, o: Any) -> "Tensor": return ops.Add.apply(self._lift(o, "add"), self)
+    def __sub__(self, o: Any) -> "Tensor": return ops.Sub.apply(self, self._lift(o, "sub"))
+    def __rsub__(self, o: Any) -> "Tensor": return ops.Sub.apply(self._lift(o, "sub"), self)
+    def __mul__(self, o: Any) -> "Tensor": return ops.Mul.apply(self, self._lift(o, "mul"))
+    def __rmul__(self, o: Any) -> "Tensor": return ops.Mul.apply(self._lift(o, "mul"), self)
+    def __truediv__(self, o: Any) -> "Tensor": return ops.Div.apply(self, self._lift(o, "div"))
+    def __rtruediv__(self, o: Any) -> "Tensor": return ops.Div.apply(self._lift(o, "div"), self)
     def __matmul__(self, o: Any) -> "Tensor": return self.matmul(o)
-    def __rmatmul__(self, o: Any) -> "Tensor": return self._lift(o).matmul(self)
+    def __rmatmul__(self, o: Any) -> "Tensor": return self._lift(o, "matmul").matmul(self)
     def __neg__(self) -> "Tensor": return ops.Neg.apply(self)
 
     def __pow__(self, o: Any) -> "Tensor":
-        if not isinstance(o, Tensor) and np.ndim(o) == 0:
-            return ops.PowScalar.apply(self, exponent=float(o))
-        return ops.Pow.apply(self, self._lift(o))
+        if isinstance(o, (int, float, np.number)) or (isinstance(o, np.ndarray) and o.ndim == 0):
+            return ops.PowScalar.apply(self, exponent=float(self._lift(o, "pow")._data))
+        return ops.Pow.apply(self, self._lift(o, "pow"))
 
-    def __rpow__(self, o: Any) -> "Tensor": return ops.Pow.apply(self._lift(o), self)
+    def __rpow__(self, o: Any) -> "Tensor": return ops.Pow.apply(self._lift(o, "pow"), self)
 
     # comparisons: no gradient, bool result
     def _compare(self, o: Any, fn: Any) -> "Tensor":
-        return Tensor(fn(self._data, o._data if isinstance(o, Tensor) else o), _copy=False)
+        other = self._lift(o, fn.__name__)._data
+        ops.broadcast_shape(fn.__name__, self.shape, other.shape)
+        return Tensor(fn(self._data, other), _copy=False)
 
     def __lt__(self, o: Any) -> "Tensor": return self._compare(o, np.less)
     def __le__(self, o: Any) -> "Tensor": return self._compare(o, np.less_equal)
@@ -251,6 +262,9 @@ class Tensor:
 
     def clip(self, low: Optional[float] = None, high: Optional[float] = None) -> "Tensor":
         """Clamp values to [low, high]; the gradient flows only where the value was not clamped."""
+        for bound in (low, high):
+            if bound is not None and (isinstance(bound, bool) or not isinstance(bound, (int, float, np.number))):
+                raise TypeError(f"clip: bounds must be numbers or None, got low={low!r}, high={high!r}")
         return ops.Clip.apply(self, low=low, high=high)
 
     # ------------------------------------------------------------ reductions
@@ -263,7 +277,7 @@ class Tensor:
 
     def min(self, axis: Axis = None, keepdims: bool = False) -> "Tensor":
         """Minimum over axis, written as -max(-x); ties share the gradient evenly."""
-        return -((-self).max(axis, keepdims))
+        return -((-self).max(ops.normalize_axis(axis, self.ndim, "min"), keepdims))
 
     def mean(self, axis: Axis = None, keepdims: bool = False) -> "Tensor":
         axes = ops.normalize_axis(axis, self.ndim, "mean")
@@ -274,11 +288,13 @@ class Tensor:
 
     def softmax(self, axis: int = -1) -> "Tensor":
         """exp(x) / sum(exp(x)) along axis, shifted by the (constant) max for stability."""
+        axis = ops.normalize_axis(axis, self.ndim, "softmax")
         e = (self - self.max(axis, keepdims=True).detach()).exp()
         return e / e.sum(axis, keepdims=True)
 
     def log_softmax(self, axis: int = -1) -> "Tensor":
         """x - logsumexp(x) along axis, stable for large |x|."""
+        axis = ops.normalize_axis(axis, self.ndim, "log_softmax")
         shifted = self - self.max(axis, keepdims=True).detach()
         return shifted - shifted.exp().sum(axis, keepdims=True).log()
 
@@ -286,22 +302,29 @@ class Tensor:
     def reshape(self, *shape: Any) -> "Tensor":
         if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
             shape = tuple(shape[0])
+        if not all(isinstance(n, (int, np.integer)) and not isinstance(n, bool) for n in shape):
+            raise TypeError(f"reshape: the target shape must be ints, got {shape!r}")
         return ops.Reshape.apply(self, shape=ops.resolve_shape(self.shape, shape))
 
     def flatten(self, start_dim: int = 1) -> "Tensor":
         """Merge the dims from start_dim on (row-major): (N, C, H, W) -> (N, C*H*W)."""
-        return self.reshape(self.shape[:start_dim] + (-1,))
+        (start,) = ops.normalize_axis(start_dim, self.ndim, "flatten") if self.ndim else (0,)
+        return self.reshape(self.shape[:start] + (-1,))
 
     def permute(self, *axes: Any) -> "Tensor":
         if len(axes) == 1 and isinstance(axes[0], (tuple, list)):
             axes = tuple(axes[0])
+        if not all(isinstance(a, (int, np.integer)) and not isinstance(a, bool) for a in axes):
+            raise TypeError(f"permute: axes must be ints, got {axes!r}")
         return ops.Permute.apply(self, axes=ops.check_permutation(axes, self.ndim))
 
     def transpose(self, dim0: Optional[int] = None, dim1: Optional[int] = None) -> "Tensor":
         """Reverse all axes (no arguments), or swap dim0 and dim1."""
         axes = list(range(self.ndim))
-        if dim0 is None:
+        if dim0 is None and dim1 is None:
             axes.reverse()
+        elif dim0 is None or dim1 is None:
+            raise TypeError(f"transpose: give both dim0 and dim1, or neither; got dim0={dim0!r}, dim1={dim1!r}")
         else:
             d0, d1 = (ops.normalize_axis(d, self.ndim, "transpose")[0] for d in (dim0, dim1))
             axes[d0], axes[d1] = axes[d1], axes[d0]
