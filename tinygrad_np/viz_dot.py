@@ -108,10 +108,11 @@ def tensor_label(node: Node, after_backward: bool, show_stats: bool) -> str:
     if t.name:
         rows.append(f"<b>{escape(t.name)}</b>")
     rows.append(escape(f"{format_value(tuple(t.shape))} {t.dtype}"))
-    if t.data.size == 1 and t.dtype.kind in "biuf":
-        rows.append(_small(f"value={float(t.data.reshape(-1)[0]):.4g}"))
-    if show_stats and t.data.size > 1:
-        rows.append(_small(stats_text(t.data)))
+    data = t._data  # read only: the public getter would copy arrays saved by a live graph
+    if data.size == 1 and t.dtype.kind in "biuf":
+        rows.append(_small(f"value={float(data.reshape(-1)[0]):.4g}"))
+    if show_stats and data.size > 1:
+        rows.append(_small(stats_text(data)))
     rows.append(_small(grad_text(t, after_backward)))
     rows.extend(_small(n, "#c62828") for n in node.notes)
     return "<" + "<br/>".join(rows) + ">"
