@@ -133,7 +133,8 @@ def test_views_share_the_version_counter_of_their_base():
     h = x.reshape(2, 2)  # a view of x's array; mul saves it
     loss = (h * w).sum()
     x.data[3] = 0.0
-    with pytest.raises(RuntimeError, match=r"tensor \(2, 2\) float64 \(input 0 of mul\) was modified in place"):
+    with pytest.raises(RuntimeError, match=r"tensor \(2, 2\) float64 \(input 0 of mul, sharing memory with 'x'\) "
+                                           r"was modified in place"):
         loss.backward()
 
 

@@ -28,9 +28,10 @@ if TYPE_CHECKING:  # pragma: no cover
 class VersionCounter:
     """How many times an array was modified in place, and how many live graph nodes saved it."""
 
-    __slots__ = ("version", "live", "snapshot")
+    __slots__ = ("version", "live", "snapshot", "name")
 
-    def __init__(self) -> None:
+    def __init__(self, name: Optional[str] = None) -> None:
+        self.name = name  # of the tensor that made it; views and detach() share it
         self.version = 0
         self.live = 0  # recorded, not yet released, Contexts that saved the array
         self.snapshot: Optional[Tuple[np.ndarray, np.ndarray]] = None  # (array, copy taken by the getter)
@@ -81,7 +82,7 @@ def watch_saved(ctx: "Context", out: np.ndarray, result: "Tensor") -> None:
         if id(arr if base is None else base) in owners:
             counter = t._guard
             if counter is None:
-                counter = t._guard = VersionCounter()
+                counter = t._guard = VersionCounter(t.name)
             elif counter.snapshot is not None:
                 counter.sync()
             counter.live += 1
@@ -127,8 +128,10 @@ def _modified_message(ctx: "Context", i: int, saved: int, now: int) -> str:
     op = ctx.op_name
     if i >= 0:
         t = ctx.parents[i]
-        var = t.name or "x"
-        what = f"tensor {t._describe()} (input {i} of {op})"
+        var = t.name or t._counter().name or "x"
+        shared = t._counter().name
+        view = f", sharing memory with '{shared}'" if shared and shared != t.name else ""
+        what = f"tensor {t._describe()} (input {i} of {op}{view})"
         fix = f"or give {op} a copy (tg.Tensor({var})) if {var} must change in between"
     else:
         what = f"the output of {op}"
@@ -137,5 +140,7 @@ def _modified_message(ctx: "Context", i: int, saved: int, now: int) -> str:
     return (
         f"backward of {op}{scope}: {what} was modified in place after {op} saved it for backward: "
         f"saved at version {saved}, now at version {now}, so its gradient would be wrong. Update tensors "
-        f"only after backward() (optimizer.step() after loss.backward()), {fix}." + creation_note(ctx)
+        f"only after backward() (optimizer.step() after loss.backward()), {fix}."
+        + (creation_note(ctx) or f" Record the forward pass inside tg.detect_anomaly() to see the line "
+                                 f"that created {op}.")
     )

@@ -91,7 +91,7 @@ class Tensor:
         """This tensor's version counter (created on first use)."""
         guard = self._guard
         if guard is None:
-            guard = self._guard = VersionCounter()
+            guard = self._guard = VersionCounter(self.name)
         return guard
 
     @property
