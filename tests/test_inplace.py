@@ -164,3 +164,31 @@ def test_setter_accepts_arrays_lists_and_tensors():
     assert w.dtype == np.float64 and w.data.tolist() == [5.0, 6.0]
     w.data = tg.Tensor([7.0, 8.0], dtype=np.float64)
     assert w.data.tolist() == [7.0, 8.0] and w._version == 3
+
+
+def test_a_saved_array_that_the_output_is_a_view_of_is_watched():
+    x = leaf([[1.0, 5.0], [3.0, 2.0]], "x")
+    y = x.max(axis=0)  # max saves its keepdims result; y's array is a reshaped view of it
+    y.data[1] = 0.0
+    with pytest.raises(RuntimeError, match="backward of max: the output of max was modified in place"):
+        y.sum().backward()
+
+
+class SavesAView(tg.Function):
+    @staticmethod
+    def forward(ctx, a):
+        ctx.save_for_backward(a.reshape(-1))  # a view of the input's memory, not the array itself
+        return a * 2
+
+    @staticmethod
+    def backward(ctx, grad):
+        (flat,) = ctx.saved_tensors
+        return grad * 2 + 0 * flat.reshape(grad.shape)
+
+
+def test_a_custom_op_saving_a_view_of_its_input_is_protected():
+    x = leaf([[1.0, 2.0]], "x")
+    y = SavesAView.apply(x)
+    x.data[0, 0] = 7.0
+    with pytest.raises(RuntimeError, match=r"backward of savesaview: tensor 'x' \(1, 2\) float64 \(input 0"):
+        y.sum().backward()

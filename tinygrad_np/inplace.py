@@ -65,33 +65,35 @@ def _owner(arr: np.ndarray) -> Any:
 def watch_saved(ctx: "Context", out: np.ndarray, result: "Tensor") -> None:
     """Record (counter, version, input index) for every input, or the output (-1), whose array ctx saved.
 
-    An array counts as saved if a saved value is that array or a view of the same memory.
-    Runs on every recorded op that saved something, so it is written for speed.
+    A saved array counts if it is an input's array or the output array, or a view of the same
+    memory. Runs on every recorded op that saved something, so the common case (the very
+    array) is tested first and cheaply.
     """
-    owners = set()
-    for v in ctx._saved:  # type: ignore[union-attr]
-        if type(v) is np.ndarray:
-            base = v.base
-            owners.add(id(v if base is None else base))
-    if not owners:
-        return
+    parents = ctx.parents
     watched = []
-    for i, t in enumerate(ctx.parents):
-        arr = t._data
-        base = arr.base
-        if id(arr if base is None else base) in owners:
-            counter = t._guard
-            if counter is None:
-                counter = t._guard = VersionCounter(t.name)
-            elif counter.snapshot is not None:
-                counter.sync()
-            counter.live += 1
-            watched.append((counter, counter.version, i))
-    base = out.base
-    if id(out if base is None else base) in owners:
-        counter = result._counter()
+    for v in ctx._saved:  # type: ignore[union-attr]
+        if type(v) is not np.ndarray:
+            continue
+        for i, t in enumerate(parents):
+            if t._data is v:
+                break
+        else:
+            if v is out or ((v.base is not None or out.base is not None) and _owner(v) is _owner(out)):
+                i, t = -1, result
+            elif v.base is not None:  # a view of an input's memory?
+                i = next((j for j, p in enumerate(parents) if _owner(p._data) is v.base), -2)
+                if i < 0:
+                    continue
+                t = parents[i]
+            else:
+                continue  # a fresh array (a mask, a padded copy...)
+        counter = t._guard
+        if counter is None:
+            counter = t._guard = VersionCounter(t.name)
+        elif counter.snapshot is not None:
+            counter.sync()
         counter.live += 1
-        watched.append((counter, counter.version, -1))
+        watched.append((counter, counter.version, i))
     if watched:
         ctx._watched = tuple(watched)
 
