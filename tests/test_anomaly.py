@@ -185,3 +185,33 @@ def test_large_finite_values_are_not_flagged():
     with tg.detect_anomaly():
         y = x * 1.0
     assert np.isfinite(y.numpy()).all()
+
+
+def test_debugging_page_shows_the_real_messages():
+    """Each python block of docs/debugging.md runs (as example.py, in one namespace); a block
+    followed by a text block starting with an exception name must raise exactly that message."""
+    import linecache
+    import pathlib
+    import re
+
+    page = pathlib.Path(__file__).resolve().parent.parent / "docs" / "debugging.md"
+    blocks = re.findall(r"```(python|text)\n(.*?)```", page.read_text(), flags=re.S)
+    namespace: dict = {}
+    checked = 0
+    for k, (kind, source) in enumerate(blocks):
+        if kind != "python":
+            continue
+        expected = blocks[k + 1][1].strip() if k + 1 < len(blocks) and blocks[k + 1][0] == "text" else None
+        if expected is not None and not re.match(r"\w+Error: ", expected):
+            expected = None
+        linecache.cache["example.py"] = (len(source), None, source.splitlines(True), "example.py")
+        code = compile(source, "example.py", "exec")
+        with np.errstate(all="ignore"):
+            if expected is None:
+                exec(code, namespace)
+                continue
+            with pytest.raises(Exception) as info:
+                exec(code, namespace)
+        assert f"{type(info.value).__name__}: {info.value}" == expected
+        checked += 1
+    assert checked == 6
