@@ -215,3 +215,23 @@ def test_debugging_page_shows_the_real_messages():
         assert f"{type(info.value).__name__}: {info.value}" == expected
         checked += 1
     assert checked == 6
+
+
+def test_zhang_cnn_trains_the_same_under_anomaly_mode():
+    from models.zhang_cnn import ZhangCNN
+
+    rng = np.random.default_rng(3)
+    x, labels = rng.standard_normal((8, 1, 50, 50)).astype(np.float32), rng.integers(0, 2, 8)
+    results = []
+    for mode in (False, True):
+        model = ZhangCNN(rng=0)
+        opt = tg.optim.SGD(model.parameters(), lr=0.1)
+        with tg.detect_anomaly(mode):
+            for _ in range(3):
+                opt.zero_grad()
+                loss, _ = model.loss(x, labels, "mse")
+                loss.backward()
+                opt.step()
+        results.append([p.data.copy() for p in model.parameters()])
+    for a, b in zip(*results):
+        np.testing.assert_array_equal(a, b)
