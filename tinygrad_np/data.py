@@ -20,7 +20,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import uuid
 import warnings
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
@@ -30,6 +29,7 @@ from typing import Any, Union
 import numpy as np
 
 from .datasets_builtin import load_builtin_cat, load_builtin_faces
+from .serialization import atomic_write
 
 __all__ = ["IMAGE_EXTENSIONS", "ImageDataset", "iterate_batches", "load_builtin_cat", "load_builtin_faces",
            "load_image", "load_image_folder", "standardize", "train_val_split"]
@@ -215,26 +215,6 @@ def _default_cache_dir() -> Path:
     return Path(env).expanduser() if env else Path.home() / ".cache" / "tinygrad_np"
 
 
-def _atomic_savez(path: Path, arrays: dict[str, np.ndarray]) -> None:
-    """Write an .npz next to ``path`` under a temporary name, fsync it, then rename over ``path``."""
-    while True:
-        tmp = path.with_name(f"{path.name}.tmp{uuid.uuid4().hex[:12]}")
-        try:
-            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
-            break
-        except FileExistsError:
-            continue
-    try:
-        with os.fdopen(fd, "wb") as f:
-            np.savez(f, **arrays)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-
-
 def _read_cache(path: Path, key: str, root: Path, size: int) -> tuple[ImageDataset, list[str]] | None:
     if not path.is_file():
         return None
@@ -335,11 +315,12 @@ def load_image_folder(root: PathLike, size: int = 50, cache: bool = True,
     if cache_file is not None:
         try:
             cache_file.parent.mkdir(parents=True, exist_ok=True)
-            _atomic_savez(cache_file, {
+            arrays = {
                 "key": np.array(key), "images": ds.images, "labels": ds.labels,
                 "class_names": np.array(class_names, dtype=np.str_),
                 "paths": np.array([rel[i] for i in idx], dtype=np.str_).reshape(-1),
-                "skipped": np.array(skipped, dtype=np.str_).reshape(-1)})
+                "skipped": np.array(skipped, dtype=np.str_).reshape(-1)}
+            atomic_write(cache_file, lambda f: np.savez(f, **arrays))
         except OSError as e:
             warnings.warn(f"could not write image cache {str(cache_file)!r}: {e}", stacklevel=2)
     return ds

@@ -30,7 +30,7 @@ import uuid
 import zipfile
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Union
+from typing import Any, BinaryIO, Callable, Union
 
 import numpy as np
 
@@ -122,6 +122,28 @@ def _fsync_dir(directory: Path) -> None:
         os.close(fd)
 
 
+def atomic_write(target: Path, write: Callable[[BinaryIO], None]) -> None:
+    """Call write(file) on a new temporary file next to `target`, fsync it, then rename it over
+    `target`. On any failure the previous `target` is untouched and the temporary file removed."""
+    while True:
+        tmp = target.with_name(f"{target.name}.tmp{uuid.uuid4().hex[:12]}")
+        try:
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)  # mode honours umask
+            break
+        except FileExistsError:
+            continue
+    try:
+        with os.fdopen(fd, "wb") as f:
+            write(f)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, target)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    _fsync_dir(target.parent)
+
+
 def save(obj: Mapping[str, Any], path: PathLike) -> None:
     """Save a (nested) dict of arrays, tensors, numbers, strings, bools and None to ``path``.
 
@@ -139,26 +161,14 @@ def save(obj: Mapping[str, Any], path: PathLike) -> None:
     target = Path(os.fspath(path))
     if not target.parent.is_dir():
         raise FileNotFoundError(errno.ENOENT, "save: no such directory", str(target.parent))
-    while True:
-        tmp = target.with_name(f"{target.name}.tmp{uuid.uuid4().hex[:12]}")
-        try:
-            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)  # mode honours umask
-            break
-        except FileExistsError:
-            continue
-    try:
-        with os.fdopen(fd, "wb") as f:
-            with zipfile.ZipFile(f, "w", compression=zipfile.ZIP_STORED, allowZip64=True) as zf:
-                _write_entry(zf, _META, np.array(meta))
-                for key, arr in arrays.items():
-                    _write_entry(zf, key, arr)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, target)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-    _fsync_dir(target.parent)
+
+    def write(f: BinaryIO) -> None:
+        with zipfile.ZipFile(f, "w", compression=zipfile.ZIP_STORED, allowZip64=True) as zf:
+            _write_entry(zf, _META, np.array(meta))
+            for key, arr in arrays.items():
+                _write_entry(zf, key, arr)
+
+    atomic_write(target, write)
 
 
 def _insert(tree: dict, key: str, value: Any, path: str) -> None:
