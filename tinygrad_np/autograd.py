@@ -23,6 +23,7 @@ from .inplace import check_versions, share_view_counter, unwatch, watch_saved
 if TYPE_CHECKING:  # pragma: no cover
     from .tensor import Tensor
 
+
 class _State(threading.local):
     """Per-thread switches, with their defaults as class attributes (read on every op)."""
     grad_enabled = True
