@@ -38,8 +38,7 @@ class SmallCNN:
 @pytest.fixture
 def model():
     """A SmallCNN after one step, with the cycle collector off from then on: whatever is freed
-    is freed by reference counting alone. (Building it makes some cyclic garbage, e.g. the
-    recursive helper in Module.named_parameters; that is collected first.)"""
+    is freed by reference counting alone. (Garbage from before, e.g. of imports, is collected first.)"""
     model = SmallCNN()
     model.step()
     gc.collect()

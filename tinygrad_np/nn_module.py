@@ -149,19 +149,7 @@ class Module:
     def named_parameters(self) -> List[Tuple[str, Parameter]]:
         """Every parameter once, in assignment order (submodules expanded in place), dotted names."""
         out: List[Tuple[str, Parameter]] = []
-        seen: set = set()
-
-        def visit(module: Module, prefix: str) -> None:
-            for name, value in module._members.items():
-                if id(value) in seen:
-                    continue
-                seen.add(id(value))
-                if isinstance(value, Parameter):
-                    out.append((_join(prefix, name), value))
-                else:
-                    visit(value, _join(prefix, name))
-
-        visit(self, "")
+        _collect_parameters(self, "", set(), out)
         return out
 
     def parameters(self) -> List[Parameter]:
@@ -283,3 +271,19 @@ class Module:
             return f"{type(self).__name__}({extra})"
         head = f"{type(self).__name__}(" + (f"{extra}" if extra else "")
         return head + "\n  " + "\n  ".join(lines) + "\n)"
+
+
+def _collect_parameters(module: Module, prefix: str, seen: set, out: List[Tuple[str, Parameter]]) -> None:
+    """Append module's parameters to out in assignment order, submodules expanded in place.
+
+    A plain function, not a closure that calls itself: such a closure is a reference cycle
+    that only the cycle collector frees.
+    """
+    for name, value in module._members.items():
+        if id(value) in seen:
+            continue
+        seen.add(id(value))
+        if isinstance(value, Parameter):
+            out.append((_join(prefix, name), value))
+        else:
+            _collect_parameters(value, _join(prefix, name), seen, out)
