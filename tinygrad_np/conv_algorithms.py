@@ -80,39 +80,85 @@ def band_block_width(ow: int) -> int:
     return math.ceil(ow / blocks)
 
 
+# ------------------------------------------------------------------- workspaces
+# Lowered rows are built for a few images at a time, into one buffer per thread that is
+# reused from call to call: the copy stays in cache while the GEMM reads it, and a fresh
+# multi-megabyte array would cost a page fault per 4 KiB on first touch.
+CHUNK_BYTES = 4 << 20
+_buffers = threading.local()
+
+
+def _scratch(name: str, shape: Tuple[int, ...], dtype: Any) -> np.ndarray:
+    """This thread's reusable buffer `name`, viewed as `shape`; valid until the next request."""
+    size = math.prod(shape)
+    key = (name, np.dtype(dtype))
+    buf = _buffers.__dict__.get(key)
+    if buf is None or buf.size < size:
+        buf = np.empty(max(size, 1), dtype=dtype)
+        _buffers.__dict__[key] = buf
+    return buf[:size].reshape(shape)
+
+
+def _batch_chunks(n: int, row_bytes_per_image: int) -> Iterator[slice]:
+    """Slices of the batch whose lowered rows take about CHUNK_BYTES each (peak memory of a
+    batch-256 step of the CNN: 108 MiB unchunked, 78 MiB with 4 MiB chunks and their reused buffers)."""
+    step = max(1, CHUNK_BYTES // max(row_bytes_per_image, 1))
+    for start in range(0, n, step):
+        yield slice(start, min(n, start + step))
+
+
 # ------------------------------------------------------------------------ im2col
 def im2col(xp: np.ndarray, kh: int, kw: int, sh: int, sw: int, oh: int, ow: int) -> np.ndarray:
-    """Columns (N, C*KH*KW, OH*OW): column p of sample n is the window under output pixel p."""
+    """Columns (N, C*KH*KW, OH*OW): column p of sample n is the window under output pixel p.
+
+    Written into this thread's reusable buffer: valid until the next call.
+    """
     n, c = xp.shape[:2]
     s0, s1, s2, s3 = xp.strides
     view = as_strided(xp, (n, c, kh, kw, oh, ow), (s0, s1, s2, s3, s2 * sh, s3 * sw), writeable=False)
-    return view.reshape(n, c * kh * kw, oh * ow)
+    cols = _scratch("cols", view.shape, xp.dtype)
+    np.copyto(cols, view)
+    return cols.reshape(n, c * kh * kw, oh * ow)
 
 
 def im2col_forward(xp: np.ndarray, w: np.ndarray, sh: int, sw: int, oh: int, ow: int) -> np.ndarray:
-    f, c, kh, kw = w.shape
-    cols = im2col(xp, kh, kw, sh, sw, oh, ow)
-    # (F, C*KH*KW) x (N, C*KH*KW, OH*OW) -> (N, F, OH*OW)
-    return np.matmul(w.reshape(f, -1), cols).reshape(xp.shape[0], f, oh, ow)
+    n, c = xp.shape[:2]
+    f, _, kh, kw = w.shape
+    w2 = w.reshape(f, -1)
+    out = np.empty((n, f, oh * ow), dtype=np.result_type(xp, w))
+    for part in _batch_chunks(n, c * kh * kw * oh * ow * xp.itemsize):
+        # (F, C*KH*KW) x (m, C*KH*KW, OH*OW) -> (m, F, OH*OW)
+        np.matmul(w2, im2col(xp[part], kh, kw, sh, sw, oh, ow), out=out[part])
+    return out.reshape(n, f, oh, ow)
 
 
 def im2col_weight_grad(xp: np.ndarray, grad: np.ndarray, w_shape: Tuple[int, ...], sh: int, sw: int) -> np.ndarray:
     f, c, kh, kw = w_shape
     n, _, oh, ow = grad.shape
-    cols = im2col(xp, kh, kw, sh, sw, oh, ow)
-    # (N, F, OH*OW) x (N, OH*OW, C*KH*KW) -> (N, F, C*KH*KW), summed over N
-    return np.matmul(grad.reshape(n, f, -1), cols.transpose(0, 2, 1)).sum(axis=0).reshape(w_shape)
+    g3 = grad.reshape(n, f, -1)
+    gw = np.zeros((f, c * kh * kw), dtype=np.result_type(xp, grad))
+    for part in _batch_chunks(n, c * kh * kw * oh * ow * xp.itemsize):
+        cols = im2col(xp[part], kh, kw, sh, sw, oh, ow)
+        # (m, F, OH*OW) x (m, OH*OW, C*KH*KW) -> (m, F, C*KH*KW), summed over the chunk
+        gw += np.matmul(g3[part], cols.transpose(0, 2, 1)).sum(axis=0)
+    return gw.reshape(w_shape)
 
 
 def im2col_input_grad(grad: np.ndarray, w: np.ndarray, padded_shape: Tuple[int, ...], sh: int, sw: int) -> np.ndarray:
     f, c, kh, kw = w.shape
     n, _, oh, ow = grad.shape
-    # (C*KH*KW, F) x (N, F, OH*OW) -> (N, C*KH*KW, OH*OW)
-    gcols = np.matmul(w.reshape(f, -1).T, grad.reshape(n, f, -1)).reshape(n, c, kh, kw, oh, ow)
-    gxp = np.zeros(padded_shape, dtype=grad.dtype)
-    for i in range(kh):  # scatter over kernel offsets, not output pixels
-        for j in range(kw):
-            gxp[:, :, i:i + sh * (oh - 1) + 1:sh, j:j + sw * (ow - 1) + 1:sw] += gcols[:, :, i, j]
+    wt = w.reshape(f, -1).T
+    g3 = grad.reshape(n, f, -1)
+    gxp = np.zeros(padded_shape, dtype=np.result_type(grad, w))
+    for part in _batch_chunks(n, c * kh * kw * oh * ow * gxp.itemsize):
+        m = part.stop - part.start
+        # (C*KH*KW, F) x (m, F, OH*OW) -> (m, C*KH*KW, OH*OW)
+        gcols = np.matmul(wt, g3[part], out=_scratch("cols", (m, c * kh * kw, oh * ow), gxp.dtype))
+        gcols = gcols.reshape(m, c, kh, kw, oh, ow)
+        g = gxp[part]
+        for i in range(kh):  # scatter over kernel offsets, not output pixels
+            for j in range(kw):
+                g[:, :, i:i + sh * (oh - 1) + 1:sh, j:j + sw * (ow - 1) + 1:sw] += gcols[:, :, i, j]
     return gxp
 
 
@@ -157,32 +203,6 @@ def _grad_rows(grad: np.ndarray, block: int) -> np.ndarray:
     rows = _scratch("g_rows", (n, oh, nb, f, block), grad.dtype)
     np.copyto(rows, grad.reshape(n, f, oh, nb, block).transpose(0, 2, 3, 1, 4))
     return rows.reshape(n * oh * nb, f * block)
-
-
-# Lowered rows are built for a few images at a time, into one buffer per thread that is
-# reused from call to call: the copy stays in cache while the GEMM reads it, and a fresh
-# multi-megabyte array would cost a page fault per 4 KiB on first touch.
-CHUNK_BYTES = 4 << 20
-_buffers = threading.local()
-
-
-def _scratch(name: str, shape: Tuple[int, ...], dtype: Any) -> np.ndarray:
-    """This thread's reusable buffer `name`, viewed as `shape`; valid until the next request."""
-    size = math.prod(shape)
-    key = (name, np.dtype(dtype))
-    buf = _buffers.__dict__.get(key)
-    if buf is None or buf.size < size:
-        buf = np.empty(max(size, 1), dtype=dtype)
-        _buffers.__dict__[key] = buf
-    return buf[:size].reshape(shape)
-
-
-def _batch_chunks(n: int, row_bytes_per_image: int) -> Iterator[slice]:
-    """Slices of the batch whose lowered rows take about CHUNK_BYTES each (peak memory of a
-    batch-256 step of the CNN: 108 MiB unchunked, 78 MiB with 4 MiB chunks and their reused buffers)."""
-    step = max(1, CHUNK_BYTES // max(row_bytes_per_image, 1))
-    for start in range(0, n, step):
-        yield slice(start, min(n, start + step))
 
 
 def band_forward(xp: np.ndarray, w: np.ndarray, sh: int, sw: int, oh: int, ow: int, block: int) -> np.ndarray:
