@@ -123,13 +123,16 @@ class AvgPool2d(Function):
         (shape,) = ctx.saved_tensors
         (kh, kw), (sh, sw) = ctx.attrs["kernel"], ctx.attrs["stride"]
         n, c, oh, ow = grad.shape
-        share = grad * np.asarray(1.0 / (kh * kw), dtype=grad.dtype)
+        scale = np.asarray(1.0 / (kh * kw), dtype=grad.dtype)
         if (sh, sw) == (kh, kw):  # windows tile the input: each input gets its window's share
             exact = shape[2:] == (oh * kh, ow * kw)  # else floor left rows/columns with no window
             gx = np.empty(shape, dtype=grad.dtype) if exact else np.zeros(shape, dtype=grad.dtype)
-            tiles = gx[:, :, :oh * kh, :ow * kw].reshape(n, c, oh, kh, ow, kw)  # a view of gx
-            tiles[...] = share[:, :, :, None, :, None]
+            rows = np.repeat(grad, kw, axis=3)  # (N, C, OH, OW*KW): one window row
+            rows *= scale
+            # (N, C, OH*KH, OW*KW) viewed as (N, C, OH, KH, OW*KW): copy the row KH times
+            gx[:, :, :oh * kh, :ow * kw].reshape(n, c, oh, kh, ow * kw)[...] = rows[:, :, :, None, :]
             return gx
+        share = grad * scale
         gx = np.zeros(shape, dtype=grad.dtype)
         for rows, cols in _offset_slices(kh, kw, sh, sw, oh, ow):
             gx[:, :, rows, cols] += share
