@@ -84,7 +84,7 @@ def band_block_width(ow: int) -> int:
 # Lowered rows are built for a few images at a time, into one buffer per thread that is
 # reused from call to call: the copy stays in cache while the GEMM reads it, and a fresh
 # multi-megabyte array would cost a page fault per 4 KiB on first touch.
-CHUNK_BYTES = 4 << 20
+CHUNK_BYTES = 2 << 20
 _buffers = threading.local()
 
 
@@ -101,7 +101,9 @@ def _scratch(name: str, shape: Tuple[int, ...], dtype: Any) -> np.ndarray:
 
 def _batch_chunks(n: int, row_bytes_per_image: int) -> Iterator[slice]:
     """Slices of the batch whose lowered rows take about CHUNK_BYTES each (peak memory of a
-    batch-256 step of the CNN: 108 MiB unchunked, 78 MiB with 4 MiB chunks and their reused buffers)."""
+    batch-256 step of the CNN, measured by benchmarks/bench_zhang.py: 108 MiB unchunked,
+    71 MiB with 2 MiB chunks and their reused buffers; 4 MiB chunks were 1-3% faster but
+    took 82 MiB, above PyTorch's 74-80 MiB)."""
     step = max(1, CHUNK_BYTES // max(row_bytes_per_image, 1))
     for start in range(0, n, step):
         yield slice(start, min(n, start + step))
