@@ -11,6 +11,7 @@ import numpy as np
 
 from . import conv_algorithms as algo
 from .autograd import Context, Function
+from .ops import accumulator
 from .shape_checks import pair
 from .tensor import Tensor
 
@@ -133,7 +134,7 @@ class AvgPool2d(Function):
             gx[:, :, :oh * kh, :ow * kw].reshape(n, c, oh, kh, ow * kw)[...] = rows[:, :, :, None, :]
             return gx
         share = grad * scale
-        gx = np.zeros(shape, dtype=grad.dtype)
+        gx = accumulator(shape, grad.dtype)
         for rows, cols in _offset_slices(kh, kw, sh, sw, oh, ow):
             gx[:, :, rows, cols] += share
         return gx
@@ -160,11 +161,11 @@ class MaxPool2d(Function):
         x, out = ctx.saved_tensors
         (kh, kw), (sh, sw) = ctx.attrs["kernel"], ctx.attrs["stride"]
         oh, ow = out.shape[2:]
-        count = np.zeros(out.shape, dtype=grad.dtype)  # how many inputs tie for each window's max
+        count = accumulator(out.shape, grad.dtype)  # how many inputs tie for each window's max
         for rows, cols in _offset_slices(kh, kw, sh, sw, oh, ow):
             count += x[:, :, rows, cols] == out
         share = grad / count
-        gx = np.zeros(x.shape, dtype=grad.dtype)
+        gx = accumulator(x.shape, grad.dtype)
         for rows, cols in _offset_slices(kh, kw, sh, sw, oh, ow):
             gx[:, :, rows, cols] += (x[:, :, rows, cols] == out) * share
         return gx

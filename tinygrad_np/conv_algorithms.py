@@ -24,6 +24,8 @@ from typing import Any, Iterator, List, Optional, Tuple
 
 import numpy as np
 
+from .ops import accumulator
+
 as_strided = np.lib.stride_tricks.as_strided
 
 
@@ -151,7 +153,7 @@ def im2col_input_grad(grad: np.ndarray, w: np.ndarray, padded_shape: Tuple[int, 
     n, _, oh, ow = grad.shape
     wt = w.reshape(f, -1).T
     g3 = grad.reshape(n, f, -1)
-    gxp = np.zeros(padded_shape, dtype=np.result_type(grad, w))
+    gxp = accumulator(padded_shape, np.result_type(grad, w))
     for part in _batch_chunks(n, c * kh * kw * oh * ow * gxp.itemsize):
         m = part.stop - part.start
         # (C*KH*KW, F) x (m, F, OH*OW) -> (m, C*KH*KW, OH*OW)
@@ -249,7 +251,7 @@ def band_input_grad(grad: np.ndarray, w: np.ndarray, padded_shape: Tuple[int, ..
     t_transposed = band_matrix(w, block, sw).T
     pitch = block * sw  # input columns between the starts of two blocks
     segments = math.ceil(wb / pitch)  # pieces of a patch that land on disjoint column ranges
-    gxp = np.zeros((n, c, hp, max(wp, (nb + segments) * pitch)), dtype=np.result_type(grad, w))
+    gxp = accumulator((n, c, hp, max(wp, (nb + segments) * pitch)), np.result_type(grad, w))
     for part in _batch_chunks(n, oh * nb * c * kh * wb * gxp.itemsize):
         m = part.stop - part.start
         # (rows, F*B) x (F*B, C*KH*Wb) -> (rows, C*KH*Wb): the gradient of every lowered row

@@ -17,6 +17,17 @@ from .shape_checks import (  # noqa: F401  (re-exported for tensor.py)
 )
 
 
+def accumulator(shape: Tuple[int, ...], dtype: Any) -> np.ndarray:
+    """A zero-filled array to accumulate into with `+=`.
+
+    np.zeros maps fresh pages of a large array to the shared zero page, so `+=` faults on every
+    page twice (the read, then the copy-on-write); filling np.empty memory faults once.
+    """
+    out = np.empty(shape, dtype=dtype)
+    out.fill(0)
+    return out
+
+
 # ---------------------------------------------------------------- elementwise
 class Add(Function):
     @staticmethod
@@ -348,7 +359,7 @@ class Index(Function):
     @staticmethod
     def backward(ctx: Context, grad: np.ndarray) -> np.ndarray:
         (shape,) = ctx.saved_tensors
-        out = np.zeros(shape, dtype=grad.dtype)
+        out = accumulator(shape, grad.dtype)
         np.add.at(out, ctx.attrs["index"], grad)
         return out
 
