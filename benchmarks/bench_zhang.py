@@ -200,9 +200,10 @@ def main(argv: List[str] = None) -> None:
         print(f"{r['batch']:>5} | {f:9.2f} / {tf:8.2f} ({r['forward_ratio']:5.2f}) | {s:10.2f} / {ts:8.2f} "
               f"({r['step_ratio']:5.2f}) | {r['step_images_per_s']:7.0f} / {r['torch_step_images_per_s']:7.0f} |"
               f" {m['tinygrad_np']:8.1f} / {m['torch']:8.1f}")
+    at_batch1 = result.get("speedup_over_original_loops_batch1_forward")
     print(f"original per-pixel loops, forward of one image: {loops * 1e3:.1f} ms; "
           f"ours is {result['speedup_over_original_loops_per_image_forward']:.0f}x faster per image "
-          f"(best batch), {result.get('speedup_over_original_loops_batch1_forward', float('nan')):.0f}x at batch 1")
+          f"(best batch)" + (f", {at_batch1:.0f}x at batch 1" if at_batch1 else ""))
 
 
 if __name__ == "__main__":
