@@ -1,4 +1,7 @@
 """tinygrad_np: a NumPy-only tensor library with tape-based reverse-mode autograd."""
+from . import allocator
+allocator.apply_at_import()  # keep freed memory for the next batch (see allocator.py)
+
 from .autograd import Context, Function, is_grad_enabled, no_grad, sum_to_shape
 from .anomaly import detect_anomaly, is_anomaly_enabled
 from .tensor import Tensor, concatenate, stack
@@ -13,5 +16,5 @@ __version__ = "0.1.0"
 __all__ = [
     "Tensor", "Function", "Context", "no_grad", "is_grad_enabled", "sum_to_shape",
     "concatenate", "stack", "conv2d", "threshold", "avg_pool2d", "max_pool2d", "functional", "nn", "optim",
-    "save", "load", "viz", "detect_anomaly", "is_anomaly_enabled",
+    "save", "load", "viz", "detect_anomaly", "is_anomaly_enabled", "allocator",
 ]
