@@ -5,7 +5,7 @@
 1. Checks that outputs and every parameter gradient equal PyTorch's for the same weights.
 2. Times inference (no_grad forward) and a full train step (forward, backward, SGD step) at
    each batch size, the two libraries alternating in interleaved rounds after warm-up.
-3. Times the original per-pixel loop forward on one image.
+3. Times the original per-pixel loop forward on one image, interleaved with our forward.
 4. Measures the peak memory one train step adds, each configuration in its own process.
 """
 from __future__ import annotations
@@ -106,7 +106,9 @@ def candidates(n: int):
     return ours_forward, torch_forward, ours_step, lambda: ref.train_step(x_t, y_t)
 
 
-def time_original_loops(repeats: int = 3) -> float:
+def time_original_loops(batches: List[int], rounds: int = 7) -> Dict[str, float]:
+    """Milliseconds of the original loops' forward of one image, and of our forward at each
+    batch size, timed in the same interleaved rounds (a slow phase of the machine hits both)."""
     from original_loops import forward_one_image
     model = ZhangCNN(rng=0)
     params = {k: v.astype(np.float64) for k, v in model.state_dict().items()}
@@ -115,12 +117,10 @@ def time_original_loops(repeats: int = 3) -> float:
     got = forward_one_image(image, params)
     if not np.allclose(got, expected, rtol=1e-4, atol=1e-5):
         raise SystemExit(f"original loop forward disagrees with the model: {got} vs {expected}")
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        forward_one_image(image, params)
-        times.append(time.perf_counter() - start)
-    return float(np.median(times))
+    fns = {"loops": lambda: forward_one_image(image, params)}
+    fns.update({f"ours_b{n}": candidates(n)[0] for n in batches})
+    times = interleaved(fns, rounds=rounds, warmup=1)
+    return {name: t.median * 1e3 for name, t in times.items()}
 
 
 def _memory_child(library: str, n: int) -> None:
@@ -178,13 +178,14 @@ def main(argv: List[str] = None) -> None:
             "peak_step_memory_mib": {lib: peak_memory(lib, n) for lib in ("tinygrad_np", "torch")},
         })
     result["results"] = rows
-    loops = time_original_loops()
-    result["original_loops_forward_1_image_ms"] = loops * 1e3
-    one = next((r for r in rows if r["batch"] == 1), None)
-    if one:
-        result["speedup_over_original_loops_batch1_forward"] = loops * 1e3 / one["ours_forward_ms"]["median"]
-    per_image = min(r["ours_forward_ms"]["median"] / r["batch"] for r in rows)
-    result["speedup_over_original_loops_per_image_forward"] = loops * 1e3 / per_image
+    loop_times = time_original_loops(args.batches)
+    loops = loop_times.pop("loops")
+    result["original_loops_forward_1_image_ms"] = loops
+    result["ours_forward_ms_in_loop_rounds"] = loop_times
+    if 1 in args.batches:
+        result["speedup_over_original_loops_batch1_forward"] = loops / loop_times["ours_b1"]
+    per_image = min(loop_times[f"ours_b{n}"] / n for n in args.batches)
+    result["speedup_over_original_loops_per_image_forward"] = loops / per_image
 
     if args.json:
         print(json.dumps(result, indent=2))
@@ -201,7 +202,7 @@ def main(argv: List[str] = None) -> None:
               f"({r['step_ratio']:5.2f}) | {r['step_images_per_s']:7.0f} / {r['torch_step_images_per_s']:7.0f} |"
               f" {m['tinygrad_np']:8.1f} / {m['torch']:8.1f}")
     at_batch1 = result.get("speedup_over_original_loops_batch1_forward")
-    print(f"original per-pixel loops, forward of one image: {loops * 1e3:.1f} ms; "
+    print(f"original per-pixel loops, forward of one image: {loops:.1f} ms; "
           f"ours is {result['speedup_over_original_loops_per_image_forward']:.0f}x faster per image "
           f"(best batch)" + (f", {at_batch1:.0f}x at batch 1" if at_batch1 else ""))
 

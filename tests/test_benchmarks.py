@@ -1,0 +1,37 @@
+"""The benchmark scripts run end to end and report what docs/benchmarks.md reads from them
+(one round, no timing asserted: speed is judged by the ratios they print, not by tests)."""
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("torch")
+BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
+
+
+def run_json(script: str, *args: str) -> dict:
+    out = subprocess.run([sys.executable, str(BENCHMARKS / script), *args, "--json"],
+                         capture_output=True, text=True, timeout=600)
+    assert out.returncode == 0, out.stderr
+    return json.loads(out.stdout)
+
+
+def test_bench_zhang_checks_torch_and_reports_ratios_memory_and_loops():
+    result = run_json("bench_zhang.py", "--batches", "1", "2", "--rounds", "1")
+    assert result["max_relative_difference"] < 1e-4
+    assert [row["batch"] for row in result["results"]] == [1, 2]
+    for row in result["results"]:
+        assert row["step_ratio"] > 0 and row["forward_ratio"] > 0
+        assert set(row["peak_step_memory_mib"]) == {"tinygrad_np", "torch"}
+    assert result["original_loops_forward_1_image_ms"] > 0
+    assert result["speedup_over_original_loops_per_image_forward"] > 1
+    assert result["threads"]["torch"].startswith("2.")
+
+
+def test_bench_conv_checks_gradients_and_names_the_algorithm():
+    result = run_json("bench_conv.py", "--rounds", "1")
+    rows = result["results"]
+    assert len(rows) == 5
+    assert {row["algorithm"].split("(")[0] for row in rows} == {"band", "im2col"}
