@@ -4,7 +4,8 @@ Every op returns a fresh array, and a training step frees them all again. glibc'
 the top of its heap back to the operating system once more than its trim threshold is free
 (by default about twice the largest block freed so far), so the next step asks for the same
 memory again and pays a page fault for every 4 KiB it touches first: about 3,000 faults in a
-batch-256 forward pass of the specified CNN, a third of its time on a virtual machine.
+batch-256 forward pass of the specified CNN, a fifth to a third of its time on a 2-core
+virtual machine (docs/benchmarks.md).
 
 `keep_freed_memory()` raises the trim threshold (and fixes the size above which blocks get
 their own mapping, which glibc otherwise adjusts together with it), so freed blocks stay in
