@@ -249,7 +249,9 @@ def band_input_grad(grad: np.ndarray, w: np.ndarray, padded_shape: Tuple[int, ..
     hp, wp = padded_shape[2:]
     nb, wb, _ = _band_geometry(wp, kw, sw, ow, block)
     t_transposed = band_matrix(w, block, sw).T
-    pitch = block * sw  # input columns between the starts of two blocks
+    # input columns between the starts of two blocks; with one block per row nothing overlaps,
+    # so the whole patch is one piece
+    pitch = block * sw if nb > 1 else wb
     segments = math.ceil(wb / pitch)  # pieces of a patch that land on disjoint column ranges
     gxp = accumulator((n, c, hp, max(wp, (nb + segments) * pitch)), np.result_type(grad, w))
     for part in _batch_chunks(n, oh * nb * c * kh * wb * gxp.itemsize):
