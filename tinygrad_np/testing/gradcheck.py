@@ -32,11 +32,16 @@ def _outputs(result: Any) -> List[Tensor]:
     return results
 
 
-def _weighted_difference(plus: List[Tensor], minus: List[Tensor], cotangents: List[np.ndarray]) -> float:
+def _output_values(result: Any) -> List[np.ndarray]:
+    """Copies of the outputs' values: an output may be a view of an input about to be perturbed."""
+    return [o.data.copy() for o in _outputs(result)]
+
+
+def _weighted_difference(plus: List[np.ndarray], minus: List[np.ndarray], cotangents: List[np.ndarray]) -> float:
     """<v, f(x + h) - f(x - h)>, subtracting the outputs before contracting them: outputs that do
     not depend on the perturbed element cancel exactly, so the rounding error of the numeric
     derivative scales with the outputs that do, not with the whole weighted sum."""
-    return float(sum(np.vdot(v, p.data - m.data) for p, m, v in zip(plus, minus, cotangents)))
+    return float(sum(np.vdot(v, p - m) for p, m, v in zip(plus, minus, cotangents)))
 
 
 def gradcheck(fn: Callable[..., Any], *inputs: Any, eps: float = 1e-6, atol: float = 1e-5,
@@ -77,9 +82,9 @@ def gradcheck(fn: Callable[..., Any], *inputs: Any, eps: float = 1e-6, atol: flo
         for k in range(flat.size):
             orig = flat[k]
             flat[k] = orig + eps
-            plus = _outputs(fn(*tensors))
+            plus = _output_values(fn(*tensors))
             flat[k] = orig - eps
-            minus = _outputs(fn(*tensors))
+            minus = _output_values(fn(*tensors))
             flat[k] = orig
             numeric.reshape(-1)[k] = _weighted_difference(plus, minus, cotangents) / (2 * eps)
         err = np.abs(analytic - numeric) - (atol + rtol * np.abs(numeric))
