@@ -1,4 +1,5 @@
-"""Interleaved timing: candidates run in alternating rounds so machine noise hits all alike."""
+"""Interleaved timing: candidates run in alternating rounds so machine noise hits all alike,
+each sample after a pause that lets the other library's worker threads go to sleep."""
 from __future__ import annotations
 
 import os
@@ -29,12 +30,15 @@ class Timing:
 
 
 def interleaved(candidates: Dict[str, Callable[[], object]], rounds: int = 20, warmup: int = 3,
-                sample_seconds: float = 0.05) -> Dict[str, Timing]:
+                sample_seconds: float = 0.05, cooldown_seconds: float = 0.3) -> Dict[str, Timing]:
     """Time each candidate once per round, alternating the order, after `warmup` calls each.
 
-    One sample is the mean of enough back-to-back calls to last about `sample_seconds`, so a
-    library whose worker threads are still spinning from the other's last call (OpenMP and
-    OpenBLAS both spin before they sleep) disturbs only a small part of the sample.
+    One sample is the mean of enough back-to-back calls to last about `sample_seconds`.
+    Before each sample the process sleeps `cooldown_seconds`: OpenBLAS's worker threads keep
+    spinning for about 0.1 s after a GEMM and OpenMP's for a while after a parallel region,
+    and without the pause one library's spinning threads take a core from the other's sample
+    (measured on the CNN at batch 64: PyTorch's inference 17.7 ms right after ours, 9.5 ms
+    after a 0.3 s pause).
     """
     calls: Dict[str, int] = {}
     for name, fn in candidates.items():
@@ -48,6 +52,7 @@ def interleaved(candidates: Dict[str, Callable[[], object]], rounds: int = 20, w
     for r in range(rounds):
         for name in (names if r % 2 == 0 else names[::-1]):
             fn, k = candidates[name], calls[name]
+            time.sleep(cooldown_seconds)
             start = time.perf_counter()
             for _ in range(k):
                 fn()
