@@ -5,7 +5,7 @@ once: it loops over the KH*KW kernel offsets (one strided slice each), never ove
 """
 from __future__ import annotations
 
-from typing import Any, Iterator, Optional, Tuple
+from typing import Any, Iterator, List, Optional, Tuple
 
 import numpy as np
 
@@ -99,10 +99,21 @@ def _offset_slices(kh: int, kw: int, sh: int, sw: int, oh: int, ow: int) -> Iter
             yield slice(i, i + sh * (oh - 1) + 1, sh), slice(j, j + sw * (ow - 1) + 1, sw)
 
 
+def _sum_of_slices(slices: List[np.ndarray]) -> np.ndarray:
+    """Elementwise sum of equally shaped arrays, into one new array."""
+    if len(slices) == 1:
+        return slices[0].copy()
+    out = np.add(slices[0], slices[1])
+    for part in slices[2:]:
+        out += part
+    return out
+
+
 class AvgPool2d(Function):
     """Mean over kh x kw windows at the given stride (floor: partial windows are dropped).
 
-    Summed over the kh*kw kernel offsets (each one strided slice of the whole batch).
+    The window sum is separable: first the kh row offsets are added (strided slices of whole
+    rows, so the inner loop runs over contiguous columns), then the kw column offsets of that.
     """
     op_name = "avg_pool2d"
 
@@ -111,11 +122,11 @@ class AvgPool2d(Function):
         (kh, kw), (sh, sw) = kernel, stride
         oh, ow = (x.shape[2] - kh) // sh + 1, (x.shape[3] - kw) // sw + 1
         ctx.save_for_backward(x.shape)
-        offsets = _offset_slices(kh, kw, sh, sw, oh, ow)
-        rows, cols = next(offsets)
-        out = x[:, :, rows, cols].copy()
-        for rows, cols in offsets:
-            out += x[:, :, rows, cols]
+        width = sw * (ow - 1) + kw  # input columns that some window reads
+        # (N, C, OH, width): sum over the kernel rows
+        row_sums = _sum_of_slices([x[:, :, i:i + sh * (oh - 1) + 1:sh, :width] for i in range(kh)])
+        # (N, C, OH, OW): sum over the kernel columns
+        out = _sum_of_slices([row_sums[..., j:j + sw * (ow - 1) + 1:sw] for j in range(kw)])
         out *= np.asarray(1.0 / (kh * kw), dtype=out.dtype)
         return out
 
