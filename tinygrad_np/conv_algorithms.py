@@ -249,11 +249,12 @@ def band_input_grad(grad: np.ndarray, w: np.ndarray, padded_shape: Tuple[int, ..
     hp, wp = padded_shape[2:]
     nb, wb, _ = _band_geometry(wp, kw, sw, ow, block)
     t_transposed = band_matrix(w, block, sw).T
-    # input columns between the starts of two blocks; with one block per row nothing overlaps,
-    # so the whole patch is one piece
-    pitch = block * sw if nb > 1 else wb
-    segments = math.ceil(wb / pitch)  # pieces of a patch that land on disjoint column ranges
-    gxp = accumulator((n, c, hp, max(wp, (nb + segments) * pitch)), np.result_type(grad, w))
+    pitch = block * sw  # input columns between the starts of two blocks
+    # Each patch is added in pieces no wider than the pitch, so that the nb blocks of one piece
+    # land on disjoint columns; with a single block per row nothing overlaps: one piece.
+    piece = pitch if nb > 1 else wb
+    segments = math.ceil(wb / piece)
+    gxp = accumulator((n, c, hp, max(wp, (nb - 1) * pitch + segments * piece)), np.result_type(grad, w))
     for part in _batch_chunks(n, oh * nb * c * kh * wb * gxp.itemsize):
         m = part.stop - part.start
         # (rows, F*B) x (F*B, C*KH*Wb) -> (rows, C*KH*Wb): the gradient of every lowered row
@@ -264,7 +265,7 @@ def band_input_grad(grad: np.ndarray, w: np.ndarray, padded_shape: Tuple[int, ..
         s0, s1, s2, s3 = g.strides
         for i in range(kh):  # adjoint of lower_rows: scatter over KH row offsets and the segments
             for k in range(segments):
-                width = min(pitch, wb - k * pitch)
-                target = as_strided(g[:, :, i:, k * pitch:], (m, c, oh, nb, width), (s0, s1, s2 * sh, s3 * pitch, s3))
-                target += gx_rows[:, :, :, :, i, k * pitch:k * pitch + width].transpose(0, 3, 1, 2, 4)
+                start, width = k * piece, min(piece, wb - k * piece)
+                target = as_strided(g[:, :, i:, start:], (m, c, oh, nb, width), (s0, s1, s2 * sh, s3 * pitch, s3))
+                target += gx_rows[:, :, :, :, i, start:start + width].transpose(0, 3, 1, 2, 4)
     return gxp[:, :, :, :wp]
