@@ -10,6 +10,7 @@ from typing import Any, Iterator, List, Optional, Tuple
 import numpy as np
 
 from . import conv_algorithms as algo
+from . import parallel
 from .autograd import Context, Function
 from .ops import accumulator
 from .shape_checks import pair
@@ -84,12 +85,27 @@ class Threshold(Function):
 
     @staticmethod
     def forward(ctx: Context, x: np.ndarray, t: np.ndarray) -> np.ndarray:
-        return x + t.reshape((1, -1) + (1,) * (x.ndim - 2))
+        per_channel = t.reshape((1, -1) + (1,) * (x.ndim - 2))
+        out = np.empty(x.shape, dtype=np.result_type(x, t))
+
+        def run(images: slice) -> None:
+            np.add(x[images], per_channel, out=out[images])
+
+        parallel.for_each_slice(x.shape[0], x[:1].size, run)
+        return out
 
     @staticmethod
     def backward(ctx: Context, grad: np.ndarray) -> Tuple[np.ndarray, Optional[np.ndarray]]:
+        if not ctx.needs_input_grad[1]:
+            return grad, None
         axes = (0,) + tuple(range(2, grad.ndim))
-        return grad, (grad.sum(axis=axes) if ctx.needs_input_grad[1] else None)
+
+        def run(images: slice) -> np.ndarray:
+            return grad[images].sum(axis=axes)
+
+        # per-slice partial sums over the batch, added up: (C,)
+        partials = parallel.map_slices(grad.shape[0], grad[:1].size, run)
+        return grad, (partials[0] if len(partials) == 1 else np.sum(partials, axis=0))
 
 
 def _offset_slices(kh: int, kw: int, sh: int, sw: int, oh: int, ow: int) -> Iterator[Tuple[slice, slice]]:
@@ -99,11 +115,14 @@ def _offset_slices(kh: int, kw: int, sh: int, sw: int, oh: int, ow: int) -> Iter
             yield slice(i, i + sh * (oh - 1) + 1, sh), slice(j, j + sw * (ow - 1) + 1, sw)
 
 
-def _sum_of_slices(slices: List[np.ndarray]) -> np.ndarray:
-    """Elementwise sum of equally shaped arrays, into one new array."""
+def _sum_of_slices(slices: List[np.ndarray], out: Optional[np.ndarray] = None) -> np.ndarray:
+    """Elementwise sum of equally shaped arrays, into `out` (a new array if None)."""
     if len(slices) == 1:
-        return slices[0].copy()
-    out = np.add(slices[0], slices[1])
+        if out is None:
+            return slices[0].copy()
+        np.copyto(out, slices[0])
+        return out
+    out = np.add(slices[0], slices[1], out=out)
     for part in slices[2:]:
         out += part
     return out
@@ -123,11 +142,18 @@ class AvgPool2d(Function):
         oh, ow = (x.shape[2] - kh) // sh + 1, (x.shape[3] - kw) // sw + 1
         ctx.save_for_backward(x.shape)
         width = sw * (ow - 1) + kw  # input columns that some window reads
-        # (N, C, OH, width): sum over the kernel rows
-        row_sums = _sum_of_slices([x[:, :, i:i + sh * (oh - 1) + 1:sh, :width] for i in range(kh)])
-        # (N, C, OH, OW): sum over the kernel columns
-        out = _sum_of_slices([row_sums[..., j:j + sw * (ow - 1) + 1:sw] for j in range(kw)])
-        out *= np.asarray(1.0 / (kh * kw), dtype=out.dtype)
+        out = np.empty(x.shape[:2] + (oh, ow), dtype=x.dtype)
+        scale = np.asarray(1.0 / (kh * kw), dtype=out.dtype)
+
+        def run(images: slice) -> None:
+            xs = x[images]
+            # (n, C, OH, width): sum over the kernel rows
+            row_sums = _sum_of_slices([xs[:, :, i:i + sh * (oh - 1) + 1:sh, :width] for i in range(kh)])
+            # (n, C, OH, OW): sum over the kernel columns
+            o = _sum_of_slices([row_sums[..., j:j + sw * (ow - 1) + 1:sw] for j in range(kw)], out=out[images])
+            o *= scale
+
+        parallel.for_each_slice(x.shape[0], x[:1].size, run)
         return out
 
     @staticmethod
@@ -139,10 +165,15 @@ class AvgPool2d(Function):
         if (sh, sw) == (kh, kw):  # windows tile the input: each input gets its window's share
             exact = shape[2:] == (oh * kh, ow * kw)  # else floor left rows/columns with no window
             gx = np.empty(shape, dtype=grad.dtype) if exact else np.zeros(shape, dtype=grad.dtype)
-            rows = np.repeat(grad, kw, axis=3)  # (N, C, OH, OW*KW): one window row
-            rows *= scale
-            # (N, C, OH*KH, OW*KW) viewed as (N, C, OH, KH, OW*KW): copy the row KH times
-            gx[:, :, :oh * kh, :ow * kw].reshape(n, c, oh, kh, ow * kw)[...] = rows[:, :, :, None, :]
+
+            def run(images: slice) -> None:
+                rows = np.repeat(grad[images], kw, axis=3)  # (n, C, OH, OW*KW): one window row
+                rows *= scale
+                # (n, C, OH*KH, OW*KW) viewed as (n, C, OH, KH, OW*KW): copy the row KH times
+                m = rows.shape[0]
+                gx[images, :, :oh * kh, :ow * kw].reshape(m, c, oh, kh, ow * kw)[...] = rows[:, :, :, None, :]
+
+            parallel.for_each_slice(n, gx[:1].size, run)
             return gx
         share = grad * scale
         gx = accumulator(shape, grad.dtype)

@@ -24,6 +24,7 @@ from typing import Any, Iterator, List, Optional, Tuple
 
 import numpy as np
 
+from . import parallel
 from .ops import accumulator
 
 as_strided = np.lib.stride_tricks.as_strided
@@ -101,14 +102,22 @@ def _scratch(name: str, shape: Tuple[int, ...], dtype: Any) -> np.ndarray:
     return buf[:size].reshape(shape)
 
 
-def _batch_chunks(n: int, row_bytes_per_image: int) -> Iterator[slice]:
-    """Slices of the batch whose lowered rows take about CHUNK_BYTES each (peak memory of a
+def _batch_chunks(batch: slice, row_bytes_per_image: int) -> Iterator[slice]:
+    """Slices of `batch` whose lowered rows take about CHUNK_BYTES each (peak memory of a
     batch-256 step of the CNN, measured by benchmarks/bench_zhang.py: 108 MiB unchunked,
     71 MiB with 2 MiB chunks and their reused buffers; 4 MiB chunks were 1-3% faster but
     took 82 MiB, above PyTorch's 74-80 MiB)."""
     step = max(1, CHUNK_BYTES // max(row_bytes_per_image, 1))
-    for start in range(0, n, step):
-        yield slice(start, min(n, start + step))
+    for start in range(batch.start, batch.stop, step):
+        yield slice(start, min(batch.stop, start + step))
+
+
+def _sum(partials: List[np.ndarray]) -> np.ndarray:
+    """Sum of the per-slice partial results (weight gradients), into the first one."""
+    total = partials[0]
+    for partial in partials[1:]:
+        total += partial
+    return total
 
 
 # ------------------------------------------------------------------------ im2col
@@ -130,9 +139,14 @@ def im2col_forward(xp: np.ndarray, w: np.ndarray, sh: int, sw: int, oh: int, ow:
     f, _, kh, kw = w.shape
     w2 = w.reshape(f, -1)
     out = np.empty((n, f, oh * ow), dtype=np.result_type(xp, w))
-    for part in _batch_chunks(n, c * kh * kw * oh * ow * xp.itemsize):
-        # (F, C*KH*KW) x (m, C*KH*KW, OH*OW) -> (m, F, OH*OW)
-        np.matmul(w2, im2col(xp[part], kh, kw, sh, sw, oh, ow), out=out[part])
+    column_elements = c * kh * kw * oh * ow  # per image
+
+    def run(images: slice) -> None:
+        for part in _batch_chunks(images, column_elements * xp.itemsize):
+            # (F, C*KH*KW) x (m, C*KH*KW, OH*OW) -> (m, F, OH*OW)
+            np.matmul(w2, im2col(xp[part], kh, kw, sh, sw, oh, ow), out=out[part])
+
+    parallel.for_each_slice(n, column_elements, run, uses_blas=True)
     return out.reshape(n, f, oh, ow)
 
 
@@ -140,12 +154,17 @@ def im2col_weight_grad(xp: np.ndarray, grad: np.ndarray, w_shape: Tuple[int, ...
     f, c, kh, kw = w_shape
     n, _, oh, ow = grad.shape
     g3 = grad.reshape(n, f, -1)
-    gw = np.zeros((f, c * kh * kw), dtype=np.result_type(xp, grad))
-    for part in _batch_chunks(n, c * kh * kw * oh * ow * xp.itemsize):
-        cols = im2col(xp[part], kh, kw, sh, sw, oh, ow)
-        # (m, F, OH*OW) x (m, OH*OW, C*KH*KW) -> (m, F, C*KH*KW), summed over the chunk
-        gw += np.matmul(g3[part], cols.transpose(0, 2, 1)).sum(axis=0)
-    return gw.reshape(w_shape)
+    column_elements = c * kh * kw * oh * ow  # per image
+
+    def run(images: slice) -> np.ndarray:
+        gw = np.zeros((f, c * kh * kw), dtype=np.result_type(xp, grad))
+        for part in _batch_chunks(images, column_elements * xp.itemsize):
+            cols = im2col(xp[part], kh, kw, sh, sw, oh, ow)
+            # (m, F, OH*OW) x (m, OH*OW, C*KH*KW) -> (m, F, C*KH*KW), summed over the chunk
+            gw += np.matmul(g3[part], cols.transpose(0, 2, 1)).sum(axis=0)
+        return gw
+
+    return _sum(parallel.map_slices(n, column_elements, run, uses_blas=True)).reshape(w_shape)
 
 
 def im2col_input_grad(grad: np.ndarray, w: np.ndarray, padded_shape: Tuple[int, ...], sh: int, sw: int) -> np.ndarray:
@@ -154,15 +173,20 @@ def im2col_input_grad(grad: np.ndarray, w: np.ndarray, padded_shape: Tuple[int, 
     wt = w.reshape(f, -1).T
     g3 = grad.reshape(n, f, -1)
     gxp = accumulator(padded_shape, np.result_type(grad, w))
-    for part in _batch_chunks(n, c * kh * kw * oh * ow * gxp.itemsize):
-        m = part.stop - part.start
-        # (C*KH*KW, F) x (m, F, OH*OW) -> (m, C*KH*KW, OH*OW)
-        gcols = np.matmul(wt, g3[part], out=_scratch("cols", (m, c * kh * kw, oh * ow), gxp.dtype))
-        gcols = gcols.reshape(m, c, kh, kw, oh, ow)
-        g = gxp[part]
-        for i in range(kh):  # scatter over kernel offsets, not output pixels
-            for j in range(kw):
-                g[:, :, i:i + sh * (oh - 1) + 1:sh, j:j + sw * (ow - 1) + 1:sw] += gcols[:, :, i, j]
+    column_elements = c * kh * kw * oh * ow  # per image
+
+    def run(images: slice) -> None:
+        for part in _batch_chunks(images, column_elements * gxp.itemsize):
+            m = part.stop - part.start
+            # (C*KH*KW, F) x (m, F, OH*OW) -> (m, C*KH*KW, OH*OW)
+            gcols = np.matmul(wt, g3[part], out=_scratch("cols", (m, c * kh * kw, oh * ow), gxp.dtype))
+            gcols = gcols.reshape(m, c, kh, kw, oh, ow)
+            g = gxp[part]
+            for i in range(kh):  # scatter over kernel offsets, not output pixels
+                for j in range(kw):
+                    g[:, :, i:i + sh * (oh - 1) + 1:sh, j:j + sw * (ow - 1) + 1:sw] += gcols[:, :, i, j]
+
+    parallel.for_each_slice(n, column_elements, run, uses_blas=True)
     return gxp
 
 
@@ -215,13 +239,18 @@ def band_forward(xp: np.ndarray, w: np.ndarray, sh: int, sw: int, oh: int, ow: i
     nb, wb, _ = _band_geometry(xp.shape[3], kw, sw, ow, block)
     t = band_matrix(w, block, sw)
     out = np.empty((n, f, oh, ow), dtype=np.result_type(xp, w))
-    for part in _batch_chunks(n, oh * nb * c * kh * wb * xp.itemsize):
-        m = part.stop - part.start
-        # (m*OH*nb, C*KH*Wb) x (C*KH*Wb, F*B) -> (m*OH*nb, F*B)
-        x_rows = lower_rows(xp[part], kh, kw, sh, sw, oh, ow, block)
-        product = np.matmul(x_rows, t, out=_scratch("product", (x_rows.shape[0], f * block), out.dtype))
-        tiles = product.reshape(m, oh, nb, f, block).transpose(0, 3, 1, 2, 4).reshape(m, f, oh, nb * block)
-        out[part] = tiles[..., :ow]
+    row_elements = oh * nb * c * kh * wb  # per image
+
+    def run(images: slice) -> None:
+        for part in _batch_chunks(images, row_elements * xp.itemsize):
+            m = part.stop - part.start
+            # (m*OH*nb, C*KH*Wb) x (C*KH*Wb, F*B) -> (m*OH*nb, F*B)
+            x_rows = lower_rows(xp[part], kh, kw, sh, sw, oh, ow, block)
+            product = np.matmul(x_rows, t, out=_scratch("product", (x_rows.shape[0], f * block), out.dtype))
+            tiles = product.reshape(m, oh, nb, f, block).transpose(0, 3, 1, 2, 4).reshape(m, f, oh, nb * block)
+            out[part] = tiles[..., :ow]
+
+    parallel.for_each_slice(n, row_elements, run, uses_blas=True)
     return out
 
 
@@ -231,11 +260,16 @@ def band_weight_grad(xp: np.ndarray, grad: np.ndarray, w_shape: Tuple[int, ...],
     n = xp.shape[0]
     oh, ow = grad.shape[2:]
     nb, wb, _ = _band_geometry(xp.shape[3], kw, sw, ow, block)
-    gt = np.zeros((c * kh * wb, f * block), dtype=np.result_type(xp, grad))
-    for part in _batch_chunks(n, oh * nb * c * kh * wb * xp.itemsize):
-        # (C*KH*Wb, rows) x (rows, F*B) -> (C*KH*Wb, F*B), summed over the chunks
-        gt += lower_rows(xp[part], kh, kw, sh, sw, oh, ow, block).T @ _grad_rows(grad[part], block)
-    gt = gt.reshape(c, kh, wb, f, block)
+    row_elements = oh * nb * c * kh * wb  # per image
+
+    def run(images: slice) -> np.ndarray:
+        gt = np.zeros((c * kh * wb, f * block), dtype=np.result_type(xp, grad))
+        for part in _batch_chunks(images, row_elements * xp.itemsize):
+            # (C*KH*Wb, rows) x (rows, F*B) -> (C*KH*Wb, F*B), summed over the chunks
+            gt += lower_rows(xp[part], kh, kw, sh, sw, oh, ow, block).T @ _grad_rows(grad[part], block)
+        return gt
+
+    gt = _sum(parallel.map_slices(n, row_elements, run, uses_blas=True)).reshape(c, kh, wb, f, block)
     gw = np.zeros((c, kh, kw, f), dtype=gt.dtype)
     for s in range(block):  # adjoint of band_matrix: gather each shifted copy of w back
         gw += gt[:, :, s * sw:s * sw + kw, :, s]
@@ -255,17 +289,24 @@ def band_input_grad(grad: np.ndarray, w: np.ndarray, padded_shape: Tuple[int, ..
     piece = pitch if nb > 1 else wb
     segments = math.ceil(wb / piece)
     gxp = accumulator((n, c, hp, max(wp, (nb - 1) * pitch + segments * piece)), np.result_type(grad, w))
-    for part in _batch_chunks(n, oh * nb * c * kh * wb * gxp.itemsize):
-        m = part.stop - part.start
-        # (rows, F*B) x (F*B, C*KH*Wb) -> (rows, C*KH*Wb): the gradient of every lowered row
-        g_rows = _grad_rows(grad[part], block)
-        gx_rows = np.matmul(g_rows, t_transposed, out=_scratch("product", (g_rows.shape[0], c * kh * wb), gxp.dtype))
-        gx_rows = gx_rows.reshape(m, oh, nb, c, kh, wb)
-        g = gxp[part]
-        s0, s1, s2, s3 = g.strides
-        for i in range(kh):  # adjoint of lower_rows: scatter over KH row offsets and the segments
-            for k in range(segments):
-                start, width = k * piece, min(piece, wb - k * piece)
-                target = as_strided(g[:, :, i:, start:], (m, c, oh, nb, width), (s0, s1, s2 * sh, s3 * pitch, s3))
-                target += gx_rows[:, :, :, :, i, start:start + width].transpose(0, 3, 1, 2, 4)
+    row_elements = oh * nb * c * kh * wb  # per image
+
+    def run(images: slice) -> None:
+        for part in _batch_chunks(images, row_elements * gxp.itemsize):
+            m = part.stop - part.start
+            # (rows, F*B) x (F*B, C*KH*Wb) -> (rows, C*KH*Wb): the gradient of every lowered row
+            g_rows = _grad_rows(grad[part], block)
+            gx_rows = np.matmul(g_rows, t_transposed,
+                                out=_scratch("product", (g_rows.shape[0], c * kh * wb), gxp.dtype))
+            gx_rows = gx_rows.reshape(m, oh, nb, c, kh, wb)
+            g = gxp[part]
+            s0, s1, s2, s3 = g.strides
+            for i in range(kh):  # adjoint of lower_rows: scatter over KH row offsets and the segments
+                for k in range(segments):
+                    start, width = k * piece, min(piece, wb - k * piece)
+                    target = as_strided(g[:, :, i:, start:], (m, c, oh, nb, width),
+                                        (s0, s1, s2 * sh, s3 * pitch, s3))
+                    target += gx_rows[:, :, :, :, i, start:start + width].transpose(0, 3, 1, 2, 4)
+
+    parallel.for_each_slice(n, row_elements, run, uses_blas=True)
     return gxp[:, :, :, :wp]

@@ -6,10 +6,11 @@ gradient of the broadcast shape.
 """
 from __future__ import annotations
 
-from typing import Any, Optional, Sequence, Tuple
+from typing import Any, Iterator, Optional, Sequence, Tuple
 
 import numpy as np
 
+from . import parallel
 from .autograd import Context, Function
 from .shape_checks import (  # noqa: F401  (re-exported for tensor.py)
     broadcast_shape, check_concat_shapes, check_permutation, normalize_axis,
@@ -183,18 +184,35 @@ class Abs(Function):
 _CACHE_BLOCK = 1 << 15
 
 
+def _cache_blocks(part: slice) -> Iterator[slice]:
+    """`part` of a flat array in blocks of _CACHE_BLOCK elements: an op that makes several
+    passes over its data makes them all over one block while it is in cache."""
+    for start in range(part.start, part.stop, _CACHE_BLOCK):
+        yield slice(start, min(part.stop, start + _CACHE_BLOCK))
+
+
 def stable_sigmoid(a: np.ndarray) -> np.ndarray:
     """1 / (1 + exp(-a)), accurate and finite for every finite a.
 
     exp(-a) overflows to inf for very negative a, and 1 / (1 + inf) is exactly the 0 that
     sigmoid rounds to there, so the overflow is harmless and silenced. Computed in place on
-    one buffer (this runs on every activation of a network).
+    the output, block by block, on all cores when large (this runs on every activation of a
+    network).
     """
-    out = np.negative(a, out=np.empty(a.shape, dtype=np.result_type(a.dtype, np.float32)))
-    with np.errstate(over="ignore"):
-        np.exp(out, out=out)
-    out += 1
-    return np.reciprocal(out, out=out)
+    out = np.empty(a.shape, dtype=np.result_type(a.dtype, np.float32))
+    flat_a, flat_out = np.ascontiguousarray(a).reshape(-1), out.reshape(-1)
+
+    def run(part: slice) -> None:
+        with np.errstate(over="ignore"):  # error state is per thread
+            for block in _cache_blocks(part):
+                o = flat_out[block]
+                np.negative(flat_a[block], out=o)
+                np.exp(o, out=o)
+                o += 1
+                np.reciprocal(o, out=o)
+
+    parallel.for_each_slice(flat_out.size, 4, run)
+    return out
 
 
 class Sigmoid(Function):
@@ -210,14 +228,17 @@ class Sigmoid(Function):
     def backward(ctx: Context, grad: np.ndarray) -> np.ndarray:
         (out,) = ctx.saved_tensors
         result = np.empty(out.shape, dtype=np.result_type(out, grad))
-        flat_out, flat_grad, flat_result = out.reshape(-1), grad.reshape(-1), result.reshape(-1)
-        # three passes, each over a cache-sized block rather than over the whole array
-        for start in range(0, flat_result.size, _CACHE_BLOCK):
-            block = slice(start, start + _CACHE_BLOCK)
-            r = flat_result[block]
-            np.subtract(1, flat_out[block], out=r)  # sigmoid' = out * (1 - out)
-            r *= flat_out[block]
-            r *= flat_grad[block]
+        flat_out, flat_result = out.reshape(-1), result.reshape(-1)
+        flat_grad = np.ascontiguousarray(np.broadcast_to(grad, out.shape)).reshape(-1)
+
+        def run(part: slice) -> None:
+            for block in _cache_blocks(part):  # three passes over each cache-sized block
+                r = flat_result[block]
+                np.subtract(1, flat_out[block], out=r)  # sigmoid' = out * (1 - out)
+                r *= flat_out[block]
+                r *= flat_grad[block]
+
+        parallel.for_each_slice(flat_result.size, 3, run)
         return result
 
 
