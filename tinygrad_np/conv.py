@@ -31,7 +31,8 @@ def _crop_hw(g: np.ndarray, ph: int, pw: int) -> np.ndarray:
 class Conv2d(Function):
     """Cross-correlation of x (N, C, H, W) with w (F, C, KH, KW), optional bias (F,).
 
-    The lowering to matrix products (band or im2col) is chosen by shape; see conv_algorithms.
+    The lowering to matrix products (band or im2col) is chosen by shape, for each pass on its
+    own; see conv_algorithms.
     """
 
     @staticmethod
@@ -41,35 +42,38 @@ class Conv2d(Function):
         f, c, kh, kw = w.shape
         xp = _pad_hw(x, ph, pw)
         oh, ow = (xp.shape[2] - kh) // sh + 1, (xp.shape[3] - kw) // sw + 1
-        if x.shape[0] == 0 or f == 0:  # empty batch or no filters: an empty output, as in PyTorch
-            ctx.save_for_backward(xp, w, "empty", 0)
+        empty = x.shape[0] == 0 or f == 0
+        ctx.save_for_backward(xp, w, empty)
+        if empty:  # empty batch or no filters: an empty output, as in PyTorch
             return np.zeros((x.shape[0], f, oh, ow), dtype=np.result_type(x, w))
-        algorithm, block = algo.choose_algorithm(xp.shape, w.shape, stride, (oh, ow))
+        algorithm, block = algo.choose_algorithm(xp.shape, w.shape, stride, (oh, ow), "forward")
         if algorithm == "band":
             out = algo.band_forward(xp, w, sh, sw, oh, ow, block)
         else:
             out = algo.im2col_forward(xp, w, sh, sw, oh, ow)
         if bias:
             out += bias[0].reshape(1, f, 1, 1)
-        ctx.save_for_backward(xp, w, algorithm, block)
         return out
 
     @staticmethod
     def backward(ctx: Context, grad: np.ndarray) -> Tuple[Optional[np.ndarray], ...]:
-        xp, w, algorithm, block = ctx.saved_tensors
-        (sh, sw), (ph, pw) = ctx.attrs["stride"], ctx.attrs["padding"]
-        if algorithm == "empty":
+        xp, w, empty = ctx.saved_tensors
+        stride = ctx.attrs["stride"]
+        (sh, sw), (ph, pw) = stride, ctx.attrs["padding"]
+        if empty:
             zeros = (_crop_hw(np.zeros(xp.shape, grad.dtype), ph, pw), np.zeros(w.shape, grad.dtype))
             return zeros + ((np.zeros(w.shape[0], grad.dtype),) if len(ctx.needs_input_grad) == 3 else ())
         grad = np.ascontiguousarray(grad)
         gx = gw = None
         if ctx.needs_input_grad[0]:
+            algorithm, block = algo.choose_algorithm(xp.shape, w.shape, stride, grad.shape[2:], "input_grad")
             if algorithm == "band":
                 gxp = algo.band_input_grad(grad, w, xp.shape, sh, sw, block)
             else:
                 gxp = algo.im2col_input_grad(grad, w, xp.shape, sh, sw)
             gx = _crop_hw(gxp, ph, pw)
         if ctx.needs_input_grad[1]:
+            algorithm, block = algo.choose_algorithm(xp.shape, w.shape, stride, grad.shape[2:], "weight_grad")
             if algorithm == "band":
                 gw = algo.band_weight_grad(xp, grad, w.shape, sh, sw, block)
             else:

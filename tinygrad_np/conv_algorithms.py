@@ -20,7 +20,7 @@ from __future__ import annotations
 import contextlib
 import math
 import threading
-from typing import Any, Iterator, List, Optional, Tuple
+from typing import Any, Dict, Iterator, List, Optional, Tuple
 
 import numpy as np
 
@@ -50,12 +50,20 @@ def forced_algorithm(name: str, block: int = 0) -> Iterator[None]:
         _forced[0] = previous
 
 
-def choose_algorithm(x_shape: Tuple[int, ...], w_shape: Tuple[int, ...], stride: Tuple[int, int],
-                     out_hw: Tuple[int, int]) -> Tuple[str, int]:
-    """("band", B) or ("im2col", 0), from a rough cost model of bytes moved and FLOPs."""
-    if _forced[0] is not None:
-        name, block = _forced[0]
-        return name, (min(block, out_hw[1]) or band_block_width(out_hw[1])) if name == "band" else 0
+PASSES = ("forward", "input_grad", "weight_grad")
+
+# Rough machine model (2 cores, float32, both busy): strided copies and scatters at ~12 GB/s,
+# large GEMMs at ~100 GFLOP/s; a GEMM whose short side is the F filters runs at F/24 of that
+# when F < 24 (memory bound). Fitted to the passes of the CNN's two layers and of the layers
+# in benchmarks/bench_conv.py (docs/benchmarks.md).
+BANDWIDTH, PEAK, THIN_GEMM_SIDE = 12e9, 100e9, 24
+
+
+def pass_costs(x_shape: Tuple[int, ...], w_shape: Tuple[int, ...], stride: Tuple[int, int],
+               out_hw: Tuple[int, int], pass_name: str = "forward") -> Dict[str, float]:
+    """Estimated seconds of one pass ("forward", "input_grad" or "weight_grad") by each lowering."""
+    if pass_name not in PASSES:
+        raise ValueError(f"pass_costs: unknown pass {pass_name!r}; use one of {PASSES}")
     n, c, _, _ = x_shape
     f, _, kh, kw = w_shape
     oh, ow = out_hw
@@ -63,14 +71,35 @@ def choose_algorithm(x_shape: Tuple[int, ...], w_shape: Tuple[int, ...], stride:
     nb = math.ceil(ow / block)
     wb = (block - 1) * stride[1] + kw
     flops = 2.0 * n * oh * ow * c * kh * kw * f  # the useful multiply-adds
-    # Rough machine model (2 cores, float32): strided copies at ~6 GB/s, GEMMs at ~150 GFLOP/s,
-    # GEMMs with fewer than 32 rows proportionally slower (memory bound).
-    bandwidth, peak = 6e9, 150e9
-    col_cost = 4.0 * n * oh * ow * c * kh * kw / bandwidth + flops / (peak * min(1.0, f / 32))
-    band_waste = wb / kw  # multiply-adds with the zeros of the band, per useful one
+    columns = 4.0 * n * oh * ow * c * kh * kw     # bytes of im2col's column matrix
+    lowered = 4.0 * n * oh * nb * c * kh * wb     # bytes of band's lowered rows
+    grad_rows = 4.0 * n * oh * nb * f * block     # bytes of the output gradient as band rows
     band_matrix_bytes = 4.0 * c * kh * wb * f * block
-    band_cost = (4.0 * n * oh * nb * c * kh * wb + 3 * band_matrix_bytes) / bandwidth + flops * band_waste / peak
-    return ("band", block) if band_cost < col_cost else ("im2col", 0)
+    band_gemm = flops * (wb / kw) / PEAK  # the band's zeros cost (B-1)*sw/KW extra multiply-adds
+    thin_gemm = flops / (PEAK * min(1.0, f / THIN_GEMM_SIDE))
+    if pass_name == "forward":
+        band_bytes, column_bytes = lowered, columns
+    elif pass_name == "weight_grad":
+        band_bytes, column_bytes = lowered + grad_rows, columns
+    else:  # the product is written, then scatter-added into the input gradient (read, read, write)
+        band_bytes, column_bytes = grad_rows + 3 * lowered, 4 * columns
+    return {"band": (band_bytes + 3 * band_matrix_bytes) / BANDWIDTH + band_gemm,
+            "im2col": column_bytes / BANDWIDTH + thin_gemm}
+
+
+def choose_algorithm(x_shape: Tuple[int, ...], w_shape: Tuple[int, ...], stride: Tuple[int, int],
+                     out_hw: Tuple[int, int], pass_name: str = "forward") -> Tuple[str, int]:
+    """("band", B) or ("im2col", 0): the lowering of one pass of conv2d on the padded input x_shape.
+
+    Each pass (forward, input gradient, weight gradient) is chosen on its own: they read the
+    same saved input, and the cheaper lowering differs between them (e.g. the CNN's second
+    layer: im2col forward and weight gradient, band input gradient).
+    """
+    if _forced[0] is not None:
+        name, block = _forced[0]
+        return name, (min(block, out_hw[1]) or band_block_width(out_hw[1])) if name == "band" else 0
+    costs = pass_costs(x_shape, w_shape, stride, out_hw, pass_name)
+    return ("band", band_block_width(out_hw[1])) if costs["band"] < costs["im2col"] else ("im2col", 0)
 
 
 def band_block_width(ow: int) -> int:
@@ -310,3 +339,4 @@ def band_input_grad(grad: np.ndarray, w: np.ndarray, padded_shape: Tuple[int, ..
 
     parallel.for_each_slice(n, row_elements, run, uses_blas=True)
     return gxp[:, :, :, :wp]
+
