@@ -30,7 +30,8 @@ class Timing:
 
 
 def interleaved(candidates: Dict[str, Callable[[], object]], rounds: int = 20, warmup: int = 3,
-                sample_seconds: float = 0.05, cooldown_seconds: float = 0.3) -> Dict[str, Timing]:
+                sample_seconds: float = 0.05, cooldown_seconds: float = 0.3,
+                rewarm_seconds: float = 0.05) -> Dict[str, Timing]:
     """Time each candidate once per round, alternating the order, after `warmup` calls each.
 
     One sample is the mean of enough back-to-back calls to last about `sample_seconds`.
@@ -38,7 +39,10 @@ def interleaved(candidates: Dict[str, Callable[[], object]], rounds: int = 20, w
     spinning for about 0.1 s after a GEMM and OpenMP's for a while after a parallel region,
     and without the pause one library's spinning threads take a core from the other's sample
     (measured on the CNN at batch 64: PyTorch's inference 17.7 ms right after ours, 9.5 ms
-    after a 0.3 s pause).
+    after a 0.3 s pause). After the pause the candidate runs untimed for `rewarm_seconds`
+    (at least one call): the first calls after an idle pause are slower than the steady state
+    of back-to-back calls that a training loop sees (our batch-64 inference: 16-18 ms for the
+    first three calls, then 11 ms; PyTorch's 10.3 ms for the first, then 9.2 ms).
     """
     calls: Dict[str, int] = {}
     for name, fn in candidates.items():
@@ -53,6 +57,8 @@ def interleaved(candidates: Dict[str, Callable[[], object]], rounds: int = 20, w
         for name in (names if r % 2 == 0 else names[::-1]):
             fn, k = candidates[name], calls[name]
             time.sleep(cooldown_seconds)
+            for _ in range(max(1, round(k * rewarm_seconds / sample_seconds))):
+                fn()
             start = time.perf_counter()
             for _ in range(k):
                 fn()

@@ -17,6 +17,11 @@ from .shape_checks import pair
 from .tensor import Tensor
 
 
+# Seconds per element of one pass over an array on one core (float32, out of cache, measured
+# here), to decide whether an op is worth splitting over the threads (parallel.py).
+_PASS_SECONDS = 0.5e-9
+
+
 def _pad_hw(x: np.ndarray, ph: int, pw: int) -> np.ndarray:
     if ph == 0 and pw == 0:
         return x
@@ -95,7 +100,7 @@ class Threshold(Function):
         def run(images: slice) -> None:
             np.add(x[images], per_channel, out=out[images])
 
-        parallel.for_each_slice(x.shape[0], x[:1].size, run)
+        parallel.for_each_slice(x.shape[0], x[:1].size * _PASS_SECONDS, run)
         return out
 
     @staticmethod
@@ -108,7 +113,7 @@ class Threshold(Function):
             return grad[images].sum(axis=axes)
 
         # per-slice partial sums over the batch, added up: (C,)
-        partials = parallel.map_slices(grad.shape[0], grad[:1].size, run)
+        partials = parallel.map_slices(grad.shape[0], grad[:1].size * _PASS_SECONDS, run)
         return grad, (partials[0] if len(partials) == 1 else np.sum(partials, axis=0))
 
 
@@ -157,7 +162,7 @@ class AvgPool2d(Function):
             o = _sum_of_slices([row_sums[..., j:j + sw * (ow - 1) + 1:sw] for j in range(kw)], out=out[images])
             o *= scale
 
-        parallel.for_each_slice(x.shape[0], x[:1].size, run)
+        parallel.for_each_slice(x.shape[0], x[:1].size * kh * _PASS_SECONDS, run)
         return out
 
     @staticmethod
@@ -177,7 +182,7 @@ class AvgPool2d(Function):
                 m = rows.shape[0]
                 gx[images, :, :oh * kh, :ow * kw].reshape(m, c, oh, kh, ow * kw)[...] = rows[:, :, :, None, :]
 
-            parallel.for_each_slice(n, gx[:1].size, run)
+            parallel.for_each_slice(n, gx[:1].size * 2 * _PASS_SECONDS, run)
             return gx
         share = grad * scale
         gx = accumulator(shape, grad.dtype)

@@ -102,6 +102,12 @@ def choose_algorithm(x_shape: Tuple[int, ...], w_shape: Tuple[int, ...], stride:
     return ("band", band_block_width(out_hw[1])) if costs["band"] < costs["im2col"] else ("im2col", 0)
 
 
+def seconds_per_image(x_shape: Tuple[int, ...], w_shape: Tuple[int, ...], stride: Tuple[int, int],
+                      out_hw: Tuple[int, int], pass_name: str, algorithm: str) -> float:
+    """The cost model's estimate for one image of a pass on one core (it models both cores)."""
+    return 2 * pass_costs((1,) + tuple(x_shape[1:]), w_shape, stride, out_hw, pass_name)[algorithm]
+
+
 def band_block_width(ow: int) -> int:
     """Output columns per GEMM row: the whole output row, split evenly when wider than 32.
 
@@ -132,11 +138,13 @@ def _scratch(name: str, shape: Tuple[int, ...], dtype: Any) -> np.ndarray:
 
 
 def _batch_chunks(batch: slice, row_bytes_per_image: int) -> Iterator[slice]:
-    """Slices of `batch` whose lowered rows take about CHUNK_BYTES each (peak memory of a
-    batch-256 step of the CNN, measured by benchmarks/bench_zhang.py: 108 MiB unchunked,
-    71 MiB with 2 MiB chunks and their reused buffers; 4 MiB chunks were 1-3% faster but
-    took 82 MiB, above PyTorch's 74-80 MiB)."""
-    step = max(1, CHUNK_BYTES // max(row_bytes_per_image, 1))
+    """Slices of `batch` whose lowered rows take about CHUNK_BYTES / threads each, so that the
+    buffers of all threads together stay near CHUNK_BYTES (peak memory of a batch-256 step of
+    the CNN, measured by benchmarks/bench_zhang.py on one thread: 108 MiB unchunked, 71 MiB
+    with 2 MiB chunks and their reused buffers; 4 MiB chunks were 1-3% faster but took 82 MiB,
+    above PyTorch's 74-80 MiB)."""
+    budget = CHUNK_BYTES // parallel.num_threads()
+    step = max(1, budget // max(row_bytes_per_image, 1))
     for start in range(batch.start, batch.stop, step):
         yield slice(start, min(batch.stop, start + step))
 
@@ -175,7 +183,8 @@ def im2col_forward(xp: np.ndarray, w: np.ndarray, sh: int, sw: int, oh: int, ow:
             # (F, C*KH*KW) x (m, C*KH*KW, OH*OW) -> (m, F, OH*OW)
             np.matmul(w2, im2col(xp[part], kh, kw, sh, sw, oh, ow), out=out[part])
 
-    parallel.for_each_slice(n, column_elements, run, uses_blas=True)
+    cost = seconds_per_image(xp.shape, w.shape, (sh, sw), (oh, ow), "forward", "im2col")
+    parallel.for_each_slice(n, cost, run, uses_blas=True)
     return out.reshape(n, f, oh, ow)
 
 
@@ -193,7 +202,8 @@ def im2col_weight_grad(xp: np.ndarray, grad: np.ndarray, w_shape: Tuple[int, ...
             gw += np.matmul(g3[part], cols.transpose(0, 2, 1)).sum(axis=0)
         return gw
 
-    return _sum(parallel.map_slices(n, column_elements, run, uses_blas=True)).reshape(w_shape)
+    cost = seconds_per_image(xp.shape, w_shape, (sh, sw), (oh, ow), "weight_grad", "im2col")
+    return _sum(parallel.map_slices(n, cost, run, uses_blas=True)).reshape(w_shape)
 
 
 def im2col_input_grad(grad: np.ndarray, w: np.ndarray, padded_shape: Tuple[int, ...], sh: int, sw: int) -> np.ndarray:
@@ -215,7 +225,8 @@ def im2col_input_grad(grad: np.ndarray, w: np.ndarray, padded_shape: Tuple[int, 
                 for j in range(kw):
                     g[:, :, i:i + sh * (oh - 1) + 1:sh, j:j + sw * (ow - 1) + 1:sw] += gcols[:, :, i, j]
 
-    parallel.for_each_slice(n, column_elements, run, uses_blas=True)
+    cost = seconds_per_image(padded_shape, w.shape, (sh, sw), (oh, ow), "input_grad", "im2col")
+    parallel.for_each_slice(n, cost, run, uses_blas=True)
     return gxp
 
 
@@ -279,7 +290,8 @@ def band_forward(xp: np.ndarray, w: np.ndarray, sh: int, sw: int, oh: int, ow: i
             tiles = product.reshape(m, oh, nb, f, block).transpose(0, 3, 1, 2, 4).reshape(m, f, oh, nb * block)
             out[part] = tiles[..., :ow]
 
-    parallel.for_each_slice(n, row_elements, run, uses_blas=True)
+    cost = seconds_per_image(xp.shape, w.shape, (sh, sw), (oh, ow), "forward", "band")
+    parallel.for_each_slice(n, cost, run, uses_blas=True)
     return out
 
 
@@ -298,7 +310,8 @@ def band_weight_grad(xp: np.ndarray, grad: np.ndarray, w_shape: Tuple[int, ...],
             gt += lower_rows(xp[part], kh, kw, sh, sw, oh, ow, block).T @ _grad_rows(grad[part], block)
         return gt
 
-    gt = _sum(parallel.map_slices(n, row_elements, run, uses_blas=True)).reshape(c, kh, wb, f, block)
+    cost = seconds_per_image(xp.shape, w_shape, (sh, sw), (oh, ow), "weight_grad", "band")
+    gt = _sum(parallel.map_slices(n, cost, run, uses_blas=True)).reshape(c, kh, wb, f, block)
     gw = np.zeros((c, kh, kw, f), dtype=gt.dtype)
     for s in range(block):  # adjoint of band_matrix: gather each shifted copy of w back
         gw += gt[:, :, s * sw:s * sw + kw, :, s]
@@ -337,6 +350,7 @@ def band_input_grad(grad: np.ndarray, w: np.ndarray, padded_shape: Tuple[int, ..
                                         (s0, s1, s2 * sh, s3 * pitch, s3))
                     target += gx_rows[:, :, :, :, i, start:start + width].transpose(0, 3, 1, 2, 4)
 
-    parallel.for_each_slice(n, row_elements, run, uses_blas=True)
+    cost = seconds_per_image(padded_shape, w.shape, (sh, sw), (oh, ow), "input_grad", "band")
+    parallel.for_each_slice(n, cost, run, uses_blas=True)
     return gxp[:, :, :, :wp]
 

@@ -182,6 +182,9 @@ class Abs(Function):
 
 # Elements per block for multi-pass elementwise work (128 KiB of float32: stays in L2).
 _CACHE_BLOCK = 1 << 15
+# Seconds per element on one core (float32, measured here), to decide whether to split the work.
+_SIGMOID_SECONDS = 3e-9           # NumPy's exp dominates
+_SIGMOID_GRAD_SECONDS = 0.6e-9
 
 
 def _cache_blocks(part: slice) -> Iterator[slice]:
@@ -211,7 +214,7 @@ def stable_sigmoid(a: np.ndarray) -> np.ndarray:
                 o += 1
                 np.reciprocal(o, out=o)
 
-    parallel.for_each_slice(flat_out.size, 4, run)
+    parallel.for_each_slice(flat_out.size, _SIGMOID_SECONDS, run)
     return out
 
 
@@ -238,7 +241,7 @@ class Sigmoid(Function):
                 r *= flat_out[block]
                 r *= flat_grad[block]
 
-        parallel.for_each_slice(flat_result.size, 3, run)
+        parallel.for_each_slice(flat_result.size, _SIGMOID_GRAD_SECONDS, run)
         return result
 
 

@@ -21,16 +21,16 @@ from __future__ import annotations
 import contextlib
 import os
 import threading
-from concurrent.futures import ThreadPoolExecutor
-from typing import Any, Callable, Iterator, List, Optional, TypeVar
+from typing import Any, Callable, Iterator, List, Optional, Tuple, TypeVar
 
 T = TypeVar("T")
 
 ENV_THREADS = "TINYGRAD_NP_NUM_THREADS"
 
-#: Below this much work (elements touched, roughly) per thread, splitting costs more than it saves:
-#: handing a slice to another thread and waiting for it takes some tens of microseconds.
-MIN_WORK_PER_THREAD = 1 << 15
+#: Below this much work per thread (estimated seconds on one core), an op runs on the calling
+#: thread alone: handing a slice to another thread, and getting the interpreter lock back and
+#: forth, takes 50-120 microseconds on a 2-core virtual machine (docs/benchmarks.md).
+MIN_SECONDS_PER_THREAD = 150e-6
 
 
 def _threads_from_environment() -> int:
@@ -51,9 +51,54 @@ def _threads_from_environment() -> int:
 
 
 _threads = _threads_from_environment()
-_pool: Optional[ThreadPoolExecutor] = None
-_pool_lock = threading.Lock()
 _local = threading.local()  # .busy: this thread is already running a slice (no nested splitting)
+
+
+class _Worker:
+    """One helper thread that runs one slice at a time, woken by an Event (a cheaper hand-off
+    than a ThreadPoolExecutor's queue and futures: measured about 25 against 95 microseconds
+    per dispatch here)."""
+
+    def __init__(self, index: int):
+        self._job: Optional[Tuple[Callable[[slice], Any], slice]] = None
+        self._result: Any = None
+        self._error: Optional[BaseException] = None
+        self._start = threading.Event()
+        self._done = threading.Event()
+        self._thread = threading.Thread(target=self._loop, name=f"tinygrad_np-{index}", daemon=True)
+        self._thread.start()
+
+    def _loop(self) -> None:
+        while True:
+            self._start.wait()
+            self._start.clear()
+            job = self._job
+            if job is None:  # asked to stop
+                return
+            try:
+                self._result, self._error = _run_marked(*job), None
+            except BaseException as error:  # handed to the caller by wait()
+                self._result, self._error = None, error
+            self._done.set()
+
+    def submit(self, task: Callable[[slice], Any], part: slice) -> None:
+        self._job = (task, part)
+        self._done.clear()
+        self._start.set()
+
+    def wait(self) -> Tuple[Any, Optional[BaseException]]:
+        self._done.wait()
+        return self._result, self._error
+
+    def stop(self) -> None:
+        self._job = None
+        self._start.set()
+        self._thread.join()
+
+
+_workers: List[_Worker] = []
+_workers_lock = threading.Lock()    # guards creating and replacing the workers
+_dispatch_lock = threading.Lock()   # one caller at a time uses the workers; others run serially
 
 
 def num_threads() -> int:
@@ -63,22 +108,32 @@ def num_threads() -> int:
 
 def set_num_threads(count: int) -> None:
     """Use `count` threads per op from now on (1 turns splitting off)."""
-    global _threads, _pool
+    global _threads
     if isinstance(count, bool) or not isinstance(count, int) or count < 1:
         raise ValueError(f"set_num_threads: count must be a positive integer, got {count!r}")
-    with _pool_lock:
+    with _dispatch_lock, _workers_lock:
+        for worker in _workers:
+            worker.stop()
+        _workers.clear()
         _threads = count
-        if _pool is not None:
-            _pool.shutdown(wait=True)
-            _pool = None
 
 
-def _get_pool() -> ThreadPoolExecutor:
-    global _pool
-    with _pool_lock:
-        if _pool is None:
-            _pool = ThreadPoolExecutor(max_workers=_threads - 1, thread_name_prefix="tinygrad_np")
-        return _pool
+def _get_workers(count: int) -> List[_Worker]:
+    with _workers_lock:
+        while len(_workers) < count:
+            _workers.append(_Worker(len(_workers) + 1))
+        return _workers[:count]
+
+
+def _forget_workers_after_fork() -> None:
+    """A forked child has none of the parent's threads: start new workers when needed."""
+    global _workers_lock, _dispatch_lock
+    _workers.clear()
+    _workers_lock, _dispatch_lock = threading.Lock(), threading.Lock()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_forget_workers_after_fork)
 
 
 # ------------------------------------------------------------------ BLAS threads
@@ -131,13 +186,13 @@ def split_range(n: int, pieces: int) -> List[slice]:
     return slices
 
 
-def pieces_for(n: int, work_per_item: float, uses_blas: bool = False) -> int:
-    """How many slices to cut range(n) into, for `work_per_item` elements touched per item."""
+def pieces_for(n: int, seconds_per_item: float, uses_blas: bool = False) -> int:
+    """How many slices to cut range(n) into, for `seconds_per_item` of work per item on one core."""
     if _threads == 1 or n < 2 or getattr(_local, "busy", False):
         return 1
     if uses_blas and not can_limit_blas():
         return 1
-    worth = int(n * work_per_item // MIN_WORK_PER_THREAD)
+    worth = int(n * seconds_per_item / MIN_SECONDS_PER_THREAD)
     return max(1, min(_threads, n, worth))
 
 
@@ -149,7 +204,7 @@ def _run_marked(task: Callable[[slice], T], part: slice) -> T:
         _local.busy = False
 
 
-def map_slices(n: int, work_per_item: float, task: Callable[[slice], T], uses_blas: bool = False) -> List[T]:
+def map_slices(n: int, seconds_per_item: float, task: Callable[[slice], T], uses_blas: bool = False) -> List[T]:
     """[task(s) for s in slices of range(n)], the slices run in parallel when the work is large.
 
     `task` must only write where its own slice says (outputs of different slices are disjoint),
@@ -157,32 +212,33 @@ def map_slices(n: int, work_per_item: float, task: Callable[[slice], T], uses_bl
     The results come back in slice order; the first exception raised by a slice is re-raised,
     after every slice has finished.
     """
-    pieces = pieces_for(n, work_per_item, uses_blas)
-    if pieces == 1:
+    pieces = pieces_for(n, seconds_per_item, uses_blas)
+    if pieces == 1 or not _dispatch_lock.acquire(blocking=False):
         return [task(slice(0, n))]
-    parts = split_range(n, pieces)
-    with single_threaded_blas() if uses_blas else contextlib.nullcontext():
-        futures = [_get_pool().submit(_run_marked, task, part) for part in parts[1:]]
-        first_error: Optional[BaseException] = None
-        results: List[Any] = []
-        try:
-            results.append(_run_marked(task, parts[0]))
-        except BaseException as error:  # wait for the other slices before raising
-            first_error = error
-        for future in futures:
+    try:
+        parts = split_range(n, pieces)
+        with single_threaded_blas() if uses_blas else contextlib.nullcontext():
+            helpers = _get_workers(pieces - 1)
+            for worker, part in zip(helpers, parts[1:]):
+                worker.submit(task, part)
+            outcomes: List[Tuple[Any, Optional[BaseException]]] = []
             try:
-                results.append(future.result())
-            except BaseException as error:
-                first_error = first_error or error
-    if first_error is not None:
-        raise first_error
-    return results
+                outcomes.append((_run_marked(task, parts[0]), None))
+            except BaseException as error:  # wait for the other slices before raising
+                outcomes.append((None, error))
+            outcomes.extend(worker.wait() for worker in helpers)
+    finally:
+        _dispatch_lock.release()
+    for _, error in outcomes:
+        if error is not None:
+            raise error
+    return [result for result, _ in outcomes]
 
 
-def for_each_slice(n: int, work_per_item: float, task: Callable[[slice], Any], uses_blas: bool = False) -> None:
+def for_each_slice(n: int, seconds_per_item: float, task: Callable[[slice], Any], uses_blas: bool = False) -> None:
     """Run `task` on slices of range(n), in parallel when the work is large (see map_slices)."""
-    map_slices(n, work_per_item, task, uses_blas)
+    map_slices(n, seconds_per_item, task, uses_blas)
 
 
 __all__ = ["num_threads", "set_num_threads", "map_slices", "for_each_slice", "split_range",
-           "single_threaded_blas", "can_limit_blas", "pieces_for", "MIN_WORK_PER_THREAD"]
+           "single_threaded_blas", "can_limit_blas", "pieces_for", "MIN_SECONDS_PER_THREAD"]
