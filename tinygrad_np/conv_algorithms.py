@@ -53,10 +53,11 @@ def forced_algorithm(name: str, block: int = 0) -> Iterator[None]:
 PASSES = ("forward", "input_grad", "weight_grad")
 
 # Rough machine model (2 cores, float32, both busy): strided copies and scatters at ~12 GB/s,
-# large GEMMs at ~100 GFLOP/s; a GEMM whose short side is the F filters runs at F/24 of that
-# when F < 24 (memory bound). Fitted to the passes of the CNN's two layers and of the layers
-# in benchmarks/bench_conv.py (docs/benchmarks.md).
-BANDWIDTH, PEAK, THIN_GEMM_SIDE = 12e9, 100e9, 24
+# large GEMMs at ~100 GFLOP/s; im2col's GEMM, whose short side is the F filters, runs at F/24
+# of that when F < 24 (memory bound), and band's, whose short side is F*B, at F*B/128.
+# Fitted to the passes of the CNN's two layers and of the layers in benchmarks/bench_conv.py
+# (docs/benchmarks.md).
+BANDWIDTH, PEAK, THIN_GEMM_SIDE, THIN_BAND_SIDE = 12e9, 100e9, 24, 128
 
 
 def pass_costs(x_shape: Tuple[int, ...], w_shape: Tuple[int, ...], stride: Tuple[int, int],
@@ -67,7 +68,7 @@ def pass_costs(x_shape: Tuple[int, ...], w_shape: Tuple[int, ...], stride: Tuple
     n, c, _, _ = x_shape
     f, _, kh, kw = w_shape
     oh, ow = out_hw
-    block = band_block_width(ow)
+    block = band_block_width(ow, pass_name)
     nb = math.ceil(ow / block)
     wb = (block - 1) * stride[1] + kw
     flops = 2.0 * n * oh * ow * c * kh * kw * f  # the useful multiply-adds
@@ -75,7 +76,8 @@ def pass_costs(x_shape: Tuple[int, ...], w_shape: Tuple[int, ...], stride: Tuple
     lowered = 4.0 * n * oh * nb * c * kh * wb     # bytes of band's lowered rows
     grad_rows = 4.0 * n * oh * nb * f * block     # bytes of the output gradient as band rows
     band_matrix_bytes = 4.0 * c * kh * wb * f * block
-    band_gemm = flops * (wb / kw) / PEAK  # the band's zeros cost (B-1)*sw/KW extra multiply-adds
+    # the band's zeros cost (B-1)*sw/KW extra multiply-adds
+    band_gemm = flops * (wb / kw) / (PEAK * min(1.0, f * block / THIN_BAND_SIDE))
     thin_gemm = flops / (PEAK * min(1.0, f / THIN_GEMM_SIDE))
     if pass_name == "forward":
         band_bytes, column_bytes = lowered, columns
@@ -97,9 +99,9 @@ def choose_algorithm(x_shape: Tuple[int, ...], w_shape: Tuple[int, ...], stride:
     """
     if _forced[0] is not None:
         name, block = _forced[0]
-        return name, (min(block, out_hw[1]) or band_block_width(out_hw[1])) if name == "band" else 0
+        return name, (min(block, out_hw[1]) or band_block_width(out_hw[1], pass_name)) if name == "band" else 0
     costs = pass_costs(x_shape, w_shape, stride, out_hw, pass_name)
-    return ("band", band_block_width(out_hw[1])) if costs["band"] < costs["im2col"] else ("im2col", 0)
+    return ("band", band_block_width(out_hw[1], pass_name)) if costs["band"] < costs["im2col"] else ("im2col", 0)
 
 
 def seconds_per_image(x_shape: Tuple[int, ...], w_shape: Tuple[int, ...], stride: Tuple[int, int],
@@ -108,13 +110,20 @@ def seconds_per_image(x_shape: Tuple[int, ...], w_shape: Tuple[int, ...], stride
     return 2 * pass_costs((1,) + tuple(x_shape[1:]), w_shape, stride, out_hw, pass_name)[algorithm]
 
 
-def band_block_width(ow: int) -> int:
-    """Output columns per GEMM row: the whole output row, split evenly when wider than 32.
+def band_block_width(ow: int, pass_name: str = "forward") -> int:
+    """Output columns per GEMM row: the output row split evenly into blocks of at most 10
+    columns (forward, weight gradient) or 32 (input gradient).
 
     Narrower blocks waste fewer multiply-adds on the band's zeros ((B-1)*sw + KW columns
-    per KW useful ones) but make the GEMM thinner; about 20-32 measured best here.
+    per KW useful ones) but make the GEMM thinner and the copies of rows and outputs longer.
+    The input gradient also scatter-adds each row back in pieces no wider than a block, so it
+    wants wide blocks. Measured on the CNN's layers at batch 64 on both cores (forward, weight
+    gradient, input gradient; ms): first layer with blocks of 8 columns 4.3, 4.3, 19.8; of 10
+    columns 4.2, 4.2, 12.2; of 20 columns 4.5, 4.6, 11.3. Second layer, blocks of 8 and 16
+    columns: input gradient 5.2 and 4.2.
     """
-    blocks = math.ceil(ow / 32)
+    widest = 32 if pass_name == "input_grad" else 10
+    blocks = math.ceil(ow / widest)
     return math.ceil(ow / blocks)
 
 
