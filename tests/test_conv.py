@@ -9,20 +9,33 @@ import tinygrad_np as tg
 from tinygrad_np.testing import strategies as tst
 
 from tinygrad_np.conv_algorithms import forced_algorithm
+from tinygrad_np.parallel import forced_split
 
 from helpers import check_gradients, t64
 from oracles import conv2d_loops, pool2d_loops
 
 
 ALGORITHMS = [("auto", 0), ("im2col", 0), ("band", 0), ("band", 1), ("band", 2), ("band", 3)]
+# 1: on the calling thread; 3: the batch split over three threads, however small (parallel.py)
+THREADS = [1, 3]
 
 
+def forced(algorithm, block, threads):
+    stack = contextlib.ExitStack()
+    if algorithm != "auto":
+        stack.enter_context(forced_algorithm(algorithm, block))
+    if threads > 1:
+        stack.enter_context(forced_split(threads))
+    return stack
+
+
+@pytest.mark.parametrize("threads", THREADS)
 @pytest.mark.parametrize("algorithm, block", ALGORITHMS)
-@given(geo=tst.conv2d_geometries(), with_bias=st.booleans(), data=st.data())
-def test_conv2d(algorithm, block, geo, with_bias, data):
-    """Every lowering (and band block width, which decides how patches overlap) is checked."""
-    forced = contextlib.nullcontext() if algorithm == "auto" else forced_algorithm(algorithm, block)
-    with forced:
+@given(geo=tst.conv2d_geometries(max_batch=4), with_bias=st.booleans(), data=st.data())
+def test_conv2d(algorithm, block, threads, geo, with_bias, data):
+    """Every lowering (and band block width, which decides how patches overlap) is checked, on
+    one thread and with the batch split over threads."""
+    with forced(algorithm, block, threads):
         check_conv2d(geo, with_bias, data)
 
 
@@ -50,22 +63,26 @@ def test_conv2d_flipped_kernel_gives_true_convolution():
     np.testing.assert_allclose(out.data[0, 0], true_conv, rtol=1e-12)
 
 
+@pytest.mark.parametrize("threads", THREADS)
 @given(data=st.data())
-def test_threshold(data):
+def test_threshold(threads, data):
     x = data.draw(tst.tensors(tst.shapes(min_dims=2, max_dims=4)), label="x")
     t = data.draw(tst.tensors((x.shape[1],)), label="t")
     expected = x.data + t.data.reshape((1, -1) + (1,) * (x.ndim - 2))
-    np.testing.assert_array_equal(x.threshold(t).data, expected)
-    check_gradients(data, lambda a, b: a.threshold(b), x, t)
+    with forced("auto", 0, threads):
+        np.testing.assert_array_equal(x.threshold(t).data, expected)
+        check_gradients(data, lambda a, b: a.threshold(b), x, t)
 
 
+@pytest.mark.parametrize("threads", THREADS)
 @given(geo=tst.pool_geometries(), data=st.data())
-def test_avg_pool2d(geo, data):
+def test_avg_pool2d(threads, geo, data):
     x = data.draw(tst.tensors(geo.input_shape), label="x")
-    out = tg.avg_pool2d(x, geo.kernel, geo.stride)
-    assert out.shape == geo.output_shape
-    np.testing.assert_allclose(out.data, pool2d_loops(x.data, geo.kernel, geo.stride, np.mean), rtol=1e-12)
-    check_gradients(data, lambda t: tg.avg_pool2d(t, geo.kernel, geo.stride), x)
+    with forced("auto", 0, threads):
+        out = tg.avg_pool2d(x, geo.kernel, geo.stride)
+        assert out.shape == geo.output_shape
+        np.testing.assert_allclose(out.data, pool2d_loops(x.data, geo.kernel, geo.stride, np.mean), rtol=1e-12)
+        check_gradients(data, lambda t: tg.avg_pool2d(t, geo.kernel, geo.stride), x)
 
 
 @given(geo=tst.pool_geometries(), data=st.data())

@@ -301,7 +301,8 @@ def test_conv_backprop_page_quotes_the_source_and_its_check_runs():
     quotes = re.findall(r"<!-- code: (\S+) -->\n```python\n(.*?)```", text, flags=re.S)
     assert len(quotes) >= 8
     for path, block in quotes:
-        source = [line.strip() for line in (ROOT / path).read_text().splitlines()]
+        # compared without indentation and blank lines
+        source = [line.strip() for line in (ROOT / path).read_text().splitlines() if line.strip()]
         lines = [line.strip() for line in block.splitlines() if line.strip()]
         start = next((k for k in range(len(source)) if source[k:k + len(lines)] == lines), None)
         assert start is not None, f"docs/conv_backprop.md quotes lines not found together in {path}:\n{block}"

@@ -1,0 +1,187 @@
+"""The thread pool that splits one op over the batch: slicing, results, errors, BLAS threads."""
+import multiprocessing
+import threading
+
+import numpy as np
+import pytest
+from hypothesis import given, strategies as st
+
+import tinygrad_np as tg
+from tinygrad_np import parallel
+from tinygrad_np.parallel import forced_split
+
+from helpers import check_gradients
+
+
+@given(n=st.integers(0, 200), pieces=st.integers(1, 9))
+def test_split_range_covers_the_range_in_near_equal_slices(n, pieces):
+    parts = parallel.split_range(n, pieces)
+    assert len(parts) == pieces
+    assert [i for part in parts for i in range(part.start, part.stop)] == list(range(n))
+    sizes = [part.stop - part.start for part in parts]
+    assert max(sizes) - min(sizes) <= 1
+
+
+def test_map_slices_runs_slices_on_several_threads_and_keeps_their_order():
+    seen = []
+
+    def task(part):
+        seen.append(threading.current_thread().name)
+        return list(range(part.start, part.stop))
+
+    with forced_split(3):
+        results = parallel.map_slices(10, 1.0, task)
+    assert [i for r in results for i in r] == list(range(10))
+    assert len(results) == 3
+    assert len(set(seen)) == 3 and threading.current_thread().name in seen
+
+
+def test_small_work_stays_on_the_calling_thread():
+    names = []
+    parallel.map_slices(1000, 1e-12, lambda part: names.append(threading.current_thread().name))
+    assert names == [threading.current_thread().name]
+
+
+def test_an_error_in_a_helper_slice_is_raised_after_all_slices_finish():
+    finished = []
+
+    def task(part):
+        if part.start == 4:
+            raise ValueError("slice starting at 4 failed")
+        finished.append(part.start)
+        return part.start
+
+    with forced_split(3):
+        with pytest.raises(ValueError, match="slice starting at 4 failed"):
+            parallel.map_slices(12, 1.0, task)
+        assert sorted(finished) == [0, 8]
+        assert parallel.map_slices(6, 1.0, lambda part: part.start) == [0, 2, 4]  # still usable
+
+
+def test_a_slice_that_splits_again_runs_its_inner_work_itself():
+    def inner(part):
+        return threading.current_thread().name
+
+    def outer(part):
+        return parallel.map_slices(8, 1.0, inner)
+
+    with forced_split(2):
+        results = parallel.map_slices(4, 1.0, outer)
+    assert [len(r) for r in results] == [1, 1]  # no nested split, no deadlock
+
+
+def test_two_callers_at_once_both_get_correct_results():
+    x = np.random.default_rng(0).standard_normal((64, 6, 12, 12)).astype(np.float32)
+    w = np.random.default_rng(1).standard_normal((4, 6, 3, 3)).astype(np.float32)
+    expected = tg.conv2d(x, w).data
+    outputs, errors = [], []
+
+    def run():
+        try:
+            for _ in range(20):
+                outputs.append(tg.conv2d(x, w).data)
+        except Exception as error:  # pragma: no cover - reported below
+            errors.append(error)
+
+    with forced_split(2):
+        threads = [threading.Thread(target=run) for _ in range(2)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+    assert not errors and len(outputs) == 40
+    for out in outputs:
+        np.testing.assert_allclose(out, expected, rtol=1e-5, atol=1e-6)
+
+
+def test_the_callers_numpy_error_state_holds_in_every_slice():
+    x = tg.Tensor(np.full((6, 4), 1e4), dtype=np.float64)
+    with forced_split(3), np.errstate(over="raise"):
+        with pytest.raises(FloatingPointError):
+            parallel.map_slices(6, 1.0, lambda part: np.exp(x.data[part]))
+    with forced_split(3), np.errstate(over="raise", invalid="raise"):
+        y = (-x).sigmoid()  # exp overflows inside sigmoid on purpose; it silences that itself
+    assert (y.data == 0).all()
+
+
+@pytest.mark.skipif(not parallel.can_limit_blas(), reason="threadpoolctl cannot control this BLAS")
+def test_blas_threads_are_one_inside_and_restored_after():
+    libraries = parallel._find_blas()  # the BLAS libraries loaded when first looked for
+    before = [lib.get_num_threads() for lib in libraries]
+    inside = []
+    with forced_split(2):
+        parallel.map_slices(4, 1.0, lambda part: inside.append([lib.get_num_threads() for lib in libraries]),
+                            uses_blas=True)
+    assert inside == [[1] * len(libraries)] * 2
+    assert [lib.get_num_threads() for lib in libraries] == before
+
+
+def test_set_num_threads_rejects_bad_counts_and_round_trips():
+    previous = parallel.num_threads()
+    for bad in (0, -2, 1.5, True, "2"):
+        with pytest.raises(ValueError, match="set_num_threads: count must be a positive integer"):
+            parallel.set_num_threads(bad)
+    parallel.set_num_threads(3)
+    try:
+        assert parallel.num_threads() == 3
+    finally:
+        parallel.set_num_threads(previous)
+    assert parallel.num_threads() == previous
+
+
+@pytest.mark.parametrize("value", ["0", "-1", "two"])
+def test_a_bad_thread_count_in_the_environment_is_named(monkeypatch, value):
+    monkeypatch.setenv("TINYGRAD_NP_NUM_THREADS", value)
+    with pytest.raises(ValueError, match=f"TINYGRAD_NP_NUM_THREADS must be a positive integer, got '{value}'"):
+        parallel._threads_from_environment()
+
+
+def test_thread_count_comes_from_the_environment(monkeypatch):
+    monkeypatch.setenv("TINYGRAD_NP_NUM_THREADS", "3")
+    monkeypatch.setenv("OMP_NUM_THREADS", "1")
+    assert parallel._threads_from_environment() == 3
+    monkeypatch.delenv("TINYGRAD_NP_NUM_THREADS")
+    assert parallel._threads_from_environment() == 1
+
+
+def _conv_in_child(queue):
+    x = np.ones((8, 2, 6, 6))
+    with forced_split(2):
+        queue.put(float(tg.conv2d(x, np.ones((3, 2, 3, 3))).data.sum()))
+
+
+@pytest.mark.skipif("fork" not in multiprocessing.get_all_start_methods(), reason="no fork here")
+def test_a_forked_child_starts_its_own_workers():
+    with forced_split(2):
+        tg.conv2d(np.ones((8, 2, 6, 6)), np.ones((3, 2, 3, 3)))  # the parent's workers exist
+    context = multiprocessing.get_context("fork")
+    queue = context.Queue()
+    child = context.Process(target=_conv_in_child, args=(queue,))
+    child.start()
+    child.join(timeout=60)
+    assert child.exitcode == 0
+    assert queue.get(timeout=5) == 8 * 3 * 16 * 18.0
+
+
+@given(data=st.data(), n=st.integers(2, 5))
+def test_sigmoid_split_over_threads(data, n):
+    from tinygrad_np.testing import strategies as tst
+    x = data.draw(tst.tensors((n, 3, 4), min_value=-6, max_value=6), label="x")
+    with forced_split(3):
+        np.testing.assert_allclose(x.sigmoid().data, 1 / (1 + np.exp(-x.data)), rtol=1e-12)
+        check_gradients(data, lambda t: t.sigmoid(), x)
+
+
+def test_the_cnn_gives_the_same_step_split_or_not():
+    from models.zhang_cnn import ZhangCNN
+    images = np.random.default_rng(0).random((6, 1, 50, 50))
+    labels = np.array([0, 1, 1, 0, 1, 0])
+    grads = []
+    for threads in (1, 3):
+        model = ZhangCNN(rng=0, dtype=np.float64)
+        with forced_split(threads):
+            loss, _ = model.loss(images, labels)
+            loss.backward()
+        grads.append({name: p.grad.copy() for name, p in model.named_parameters()})
+    for name in grads[0]:
+        np.testing.assert_allclose(grads[1][name], grads[0][name], rtol=1e-10, atol=1e-14)
