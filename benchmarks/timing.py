@@ -74,8 +74,10 @@ def thread_settings() -> Dict[str, object]:
         "python": platform.python_version(),
         "numpy": np.__version__,
     }
-    for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+    for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "TINYGRAD_NP_NUM_THREADS"):
         info[var] = os.environ.get(var, "unset")
+    from tinygrad_np import parallel
+    info["tinygrad_np_threads"] = parallel.num_threads()
     try:
         import torch
         info["torch"] = torch.__version__

@@ -34,4 +34,15 @@ def test_bench_conv_checks_gradients_and_names_the_algorithm():
     result = run_json("bench_conv.py", "--rounds", "1")
     rows = result["results"]
     assert len(rows) == 5
-    assert {row["algorithm"].split("(")[0] for row in rows} == {"band", "im2col"}
+    lowerings = {part.split()[1].rstrip("0123456789") for row in rows for part in row["algorithm"].split(", ")}
+    assert lowerings == {"band", "im2col"}
+    assert all([part.split()[0] for part in row["algorithm"].split(", ")] == ["fwd", "dx", "dw"] for row in rows)
+
+
+def test_after_idle_prints_a_row_per_library():
+    out = subprocess.run([sys.executable, str(BENCHMARKS / "after_idle.py"), "--batch", "2", "--pause", "0",
+                          "--calls", "3", "--rounds", "1"], capture_output=True, text=True, timeout=600)
+    assert out.returncode == 0, out.stderr
+    rows = {line.split()[0]: line.split()[1:] for line in out.stdout.splitlines()
+            if line.startswith(("tinygrad_np ", "torch "))}
+    assert set(rows) == {"tinygrad_np", "torch"} and all(len(times) == 3 for times in rows.values())
