@@ -7,7 +7,7 @@ from .anomaly import detect_anomaly, is_anomaly_enabled
 from .tensor import Tensor, concatenate, stack
 from .conv import avg_pool2d, conv2d, max_pool2d, threshold
 from . import functional
-from . import nn, optim
+from . import nn, optim, parallel
 from .serialization import load, save
 from . import viz
 
@@ -16,5 +16,5 @@ __version__ = "0.1.0"
 __all__ = [
     "Tensor", "Function", "Context", "no_grad", "is_grad_enabled", "sum_to_shape",
     "concatenate", "stack", "conv2d", "threshold", "avg_pool2d", "max_pool2d", "functional", "nn", "optim",
-    "save", "load", "viz", "detect_anomaly", "is_anomaly_enabled", "allocator",
+    "save", "load", "viz", "detect_anomaly", "is_anomaly_enabled", "allocator", "parallel",
 ]

@@ -18,6 +18,7 @@ im2col saves.
 from __future__ import annotations
 
 import contextlib
+import functools
 import math
 import threading
 from typing import Any, Dict, Iterator, List, Optional, Tuple
@@ -60,9 +61,11 @@ PASSES = ("forward", "input_grad", "weight_grad")
 BANDWIDTH, PEAK, THIN_GEMM_SIDE, THIN_BAND_SIDE = 12e9, 100e9, 24, 128
 
 
+@functools.lru_cache(maxsize=1024)  # a network asks for the same few shapes at every step
 def pass_costs(x_shape: Tuple[int, ...], w_shape: Tuple[int, ...], stride: Tuple[int, int],
                out_hw: Tuple[int, int], pass_name: str = "forward") -> Dict[str, float]:
-    """Estimated seconds of one pass ("forward", "input_grad" or "weight_grad") by each lowering."""
+    """Estimated seconds of one pass ("forward", "input_grad" or "weight_grad") by each lowering
+    (a shared dict: do not modify)."""
     if pass_name not in PASSES:
         raise ValueError(f"pass_costs: unknown pass {pass_name!r}; use one of {PASSES}")
     n, c, _, _ = x_shape
@@ -100,14 +103,15 @@ def choose_algorithm(x_shape: Tuple[int, ...], w_shape: Tuple[int, ...], stride:
     if _forced[0] is not None:
         name, block = _forced[0]
         return name, (min(block, out_hw[1]) or band_block_width(out_hw[1], pass_name)) if name == "band" else 0
-    costs = pass_costs(x_shape, w_shape, stride, out_hw, pass_name)
+    costs = pass_costs(tuple(x_shape), tuple(w_shape), tuple(stride), tuple(out_hw), pass_name)
     return ("band", band_block_width(out_hw[1], pass_name)) if costs["band"] < costs["im2col"] else ("im2col", 0)
 
 
 def seconds_per_image(x_shape: Tuple[int, ...], w_shape: Tuple[int, ...], stride: Tuple[int, int],
                       out_hw: Tuple[int, int], pass_name: str, algorithm: str) -> float:
     """The cost model's estimate for one image of a pass on one core (it models both cores)."""
-    return 2 * pass_costs((1,) + tuple(x_shape[1:]), w_shape, stride, out_hw, pass_name)[algorithm]
+    return 2 * pass_costs((1,) + tuple(x_shape[1:]), tuple(w_shape), tuple(stride), tuple(out_hw),
+                          pass_name)[algorithm]
 
 
 def band_block_width(ow: int, pass_name: str = "forward") -> int:
