@@ -46,3 +46,23 @@ def test_after_idle_prints_a_row_per_library():
     rows = {line.split()[0]: line.split()[1:] for line in out.stdout.splitlines()
             if line.startswith(("tinygrad_np ", "torch "))}
     assert set(rows) == {"tinygrad_np", "torch"} and all(len(times) == 3 for times in rows.values())
+
+
+def run_text(script: str, *args: str) -> str:
+    out = subprocess.run([sys.executable, str(BENCHMARKS / script), *args], capture_output=True, text=True,
+                         timeout=600)
+    assert out.returncode == 0, out.stderr
+    return out.stdout
+
+
+def test_per_op_lists_the_cnn_primitives_and_the_whole_pass():
+    text = run_text("per_op.py", "--batch", "2", "--calls", "2")
+    names = {line.split()[0] for line in text.splitlines()[2:]}
+    assert {"conv2d", "sigmoid", "avg_pool2d", "threshold", "(whole"} <= names
+
+
+def test_bench_lowerings_times_both_lowerings_for_every_pass():
+    text = run_text("bench_lowerings.py", "--rounds", "1", "--batch-scale", "0.05")
+    rows = [line for line in text.splitlines()[2:] if line.strip()]
+    assert len(rows) == 5 * 3
+    assert all(line.split()[-1] in ("band", "im2col", "faster)") for line in rows)
