@@ -1,10 +1,11 @@
 """Each conv2d lowering timed on each pass, next to the cost model's estimate and choice.
 
-    python benchmarks/bench_lowerings.py [--rounds R] [--batch-scale S]
+    python benchmarks/bench_lowerings.py [--rounds R] [--batch-scale S] [--block B]
 
 For the layer shapes of bench_conv.py: forward, input gradient and weight gradient, each by
 the band lowering (at the block width `band_block_width` gives that pass) and by im2col, timed
-in interleaved rounds (ours only, all threads). The model (`pass_costs` in
+in interleaved rounds (ours only, all threads); `--block B` times the band lowering with blocks
+of at most B columns instead. The model (`pass_costs` in
 tinygrad_np/conv_algorithms.py) should pick the faster one; this is how it was fitted.
 """
 from __future__ import annotations
@@ -43,10 +44,12 @@ def main(argv: List[str] = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=7)
     parser.add_argument("--batch-scale", type=float, default=1.0, help="multiply each layer's batch")
+    parser.add_argument("--block", type=int, default=0, help="band blocks of at most this many columns")
     args = parser.parse_args(argv)
     rng = np.random.default_rng(0)
     print("threads:", thread_settings())
-    print(f"{'layer':36} {'pass':11} {'band ms':>8} {'est':>6} {'im2col ms':>9} {'est':>6}  chosen")
+    print(f"{'layer':36} {'pass':11} {'band ms':>8} {'est':>6} {'im2col ms':>9} {'est':>6}  chosen"
+          + (f" (band timed with blocks of at most {args.block})" if args.block else ""))
     for name, x_shape, w_shape, stride, padding in SHAPES:
         n = max(1, round(x_shape[0] * args.batch_scale))
         x = rng.standard_normal((n,) + x_shape[1:]).astype(np.float32)
@@ -56,6 +59,8 @@ def main(argv: List[str] = None) -> None:
         g = rng.standard_normal((n, w_shape[0], oh, ow)).astype(np.float32)
         for pass_name in algo.PASSES:
             block = algo.band_block_width(ow, pass_name)
+            if args.block:
+                block = min(ow, args.block)
             times = interleaved(pass_functions(xp, w, g, stride, pass_name, block), rounds=args.rounds,
                                 cooldown_seconds=0.05)
             estimate = algo.pass_costs(xp.shape, w.shape, (stride, stride), (oh, ow), pass_name)

@@ -66,3 +66,9 @@ def test_bench_lowerings_times_both_lowerings_for_every_pass():
     rows = [line for line in text.splitlines()[2:] if line.strip()]
     assert len(rows) == 5 * 3
     assert all(line.split()[-1] in ("band", "im2col", "faster)") for line in rows)
+
+
+def test_bench_dispatch_reports_the_three_hand_offs():
+    text = run_text("bench_dispatch.py", "--calls", "20")
+    assert [line.split(" median")[0].strip() for line in text.splitlines()] == [
+        "worker hand-off", "executor hand-off", "map_slices"]

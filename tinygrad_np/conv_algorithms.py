@@ -121,10 +121,10 @@ def band_block_width(ow: int, pass_name: str = "forward") -> int:
     Narrower blocks waste fewer multiply-adds on the band's zeros ((B-1)*sw + KW columns
     per KW useful ones) but make the GEMM thinner and the copies of rows and outputs longer.
     The input gradient also scatter-adds each row back in pieces no wider than a block, so it
-    wants wide blocks. Measured on the CNN's layers at batch 64 on both cores (forward, weight
-    gradient, input gradient; ms): first layer with blocks of 8 columns 4.3, 4.3, 19.8; of 10
-    columns 4.2, 4.2, 12.2; of 20 columns 4.5, 4.6, 11.3. Second layer, blocks of 8 and 16
-    columns: input gradient 5.2 and 4.2.
+    wants wide blocks. Measured on the CNN's layers at batch 64 on both cores
+    (benchmarks/bench_lowerings.py with --block 8, the default, --block 20; docs/benchmarks.md):
+    first layer forward 4.8, 4.1-4.3, 4.4 ms; weight gradient 5.4, 4.5, 4.9 ms; input gradient
+    with blocks of 8 and 20: 26.8 and 11.2-12.7 ms.
     """
     widest = 32 if pass_name == "input_grad" else 10
     blocks = math.ceil(ow / widest)
