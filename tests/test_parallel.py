@@ -116,6 +116,16 @@ def test_blas_threads_are_one_inside_and_restored_after():
     assert [lib.get_num_threads() for lib in libraries] == before
 
 
+def test_without_a_controllable_blas_matrix_work_stays_on_one_thread(monkeypatch):
+    monkeypatch.setattr(parallel, "_blas_libraries", [])  # as if threadpoolctl were missing
+    with forced_split(2):
+        assert parallel.pieces_for(8, 1.0, uses_blas=True) == 1
+        assert parallel.pieces_for(8, 1.0, uses_blas=False) == 2
+        x = np.random.default_rng(0).standard_normal((4, 2, 6, 6))
+        w = np.random.default_rng(1).standard_normal((3, 2, 3, 3))
+        np.testing.assert_allclose(tg.conv2d(x, w).data, tg.conv2d(x[::-1], w).data[::-1], rtol=1e-12)
+
+
 def test_set_num_threads_rejects_bad_counts_and_round_trips():
     previous = parallel.num_threads()
     for bad in (0, -2, 1.5, True, "2"):
