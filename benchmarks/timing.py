@@ -41,8 +41,9 @@ def interleaved(candidates: Dict[str, Callable[[], object]], rounds: int = 20, w
     (measured on the CNN at batch 64: PyTorch's inference 17.7 ms right after ours, 9.5 ms
     after a 0.3 s pause). After the pause the candidate runs untimed for `rewarm_seconds`
     (at least one call): the first calls after an idle pause are slower than the steady state
-    of back-to-back calls that a training loop sees (our batch-64 inference: 16-18 ms for the
-    first three calls, then 11 ms; PyTorch's 10.3 ms for the first, then 9.2 ms).
+    of back-to-back calls that a training loop sees (benchmarks/after_idle.py, batch-64
+    inference: ours 18-20 ms for the first three calls, then 12.6-13.1 ms; PyTorch's 11.3 ms for
+    the first, then 9.4-9.6 ms).
     """
     calls: Dict[str, int] = {}
     for name, fn in candidates.items():

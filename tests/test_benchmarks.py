@@ -11,11 +11,15 @@ pytest.importorskip("torch")
 BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
 
 
-def run_json(script: str, *args: str) -> dict:
-    out = subprocess.run([sys.executable, str(BENCHMARKS / script), *args, "--json"],
-                         capture_output=True, text=True, timeout=600)
+def run_text(script: str, *args: str) -> str:
+    out = subprocess.run([sys.executable, str(BENCHMARKS / script), *args], capture_output=True, text=True,
+                         timeout=600)
     assert out.returncode == 0, out.stderr
-    return json.loads(out.stdout)
+    return out.stdout
+
+
+def run_json(script: str, *args: str) -> dict:
+    return json.loads(run_text(script, *args, "--json"))
 
 
 def test_bench_zhang_checks_torch_and_reports_ratios_memory_and_loops():
@@ -40,19 +44,10 @@ def test_bench_conv_checks_gradients_and_names_the_algorithm():
 
 
 def test_after_idle_prints_a_row_per_library():
-    out = subprocess.run([sys.executable, str(BENCHMARKS / "after_idle.py"), "--batch", "2", "--pause", "0",
-                          "--calls", "3", "--rounds", "1"], capture_output=True, text=True, timeout=600)
-    assert out.returncode == 0, out.stderr
-    rows = {line.split()[0]: line.split()[1:] for line in out.stdout.splitlines()
+    text = run_text("after_idle.py", "--batch", "2", "--pause", "0", "--calls", "3", "--rounds", "1")
+    rows = {line.split()[0]: line.split()[1:] for line in text.splitlines()
             if line.startswith(("tinygrad_np ", "torch "))}
     assert set(rows) == {"tinygrad_np", "torch"} and all(len(times) == 3 for times in rows.values())
-
-
-def run_text(script: str, *args: str) -> str:
-    out = subprocess.run([sys.executable, str(BENCHMARKS / script), *args], capture_output=True, text=True,
-                         timeout=600)
-    assert out.returncode == 0, out.stderr
-    return out.stdout
 
 
 def test_per_op_lists_the_cnn_primitives_and_the_whole_pass():

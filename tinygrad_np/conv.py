@@ -5,14 +5,14 @@ once: it loops over the KH*KW kernel offsets (one strided slice each), never ove
 """
 from __future__ import annotations
 
-from typing import Any, Iterator, List, Optional, Tuple
+from typing import Any, Iterator, Optional, Tuple
 
 import numpy as np
 
 from . import conv_algorithms as algo
 from . import parallel
 from .autograd import Context, Function
-from .ops import accumulator
+from .ops import accumulator, sum_of
 from .shape_checks import pair
 from .tensor import Tensor
 
@@ -114,7 +114,7 @@ class Threshold(Function):
 
         # per-slice partial sums over the batch, added up: (C,)
         partials = parallel.map_slices(grad.shape[0], grad[:1].size * _PASS_SECONDS, run)
-        return grad, (partials[0] if len(partials) == 1 else np.sum(partials, axis=0))
+        return grad, sum_of(partials, out=partials[0])
 
 
 def _offset_slices(kh: int, kw: int, sh: int, sw: int, oh: int, ow: int) -> Iterator[Tuple[slice, slice]]:
@@ -122,19 +122,6 @@ def _offset_slices(kh: int, kw: int, sh: int, sw: int, oh: int, ow: int) -> Iter
     for i in range(kh):
         for j in range(kw):
             yield slice(i, i + sh * (oh - 1) + 1, sh), slice(j, j + sw * (ow - 1) + 1, sw)
-
-
-def _sum_of_slices(slices: List[np.ndarray], out: Optional[np.ndarray] = None) -> np.ndarray:
-    """Elementwise sum of equally shaped arrays, into `out` (a new array if None)."""
-    if len(slices) == 1:
-        if out is None:
-            return slices[0].copy()
-        np.copyto(out, slices[0])
-        return out
-    out = np.add(slices[0], slices[1], out=out)
-    for part in slices[2:]:
-        out += part
-    return out
 
 
 class AvgPool2d(Function):
@@ -157,9 +144,9 @@ class AvgPool2d(Function):
         def run(images: slice) -> None:
             xs = x[images]
             # (n, C, OH, width): sum over the kernel rows
-            row_sums = _sum_of_slices([xs[:, :, i:i + sh * (oh - 1) + 1:sh, :width] for i in range(kh)])
+            row_sums = sum_of([xs[:, :, i:i + sh * (oh - 1) + 1:sh, :width] for i in range(kh)])
             # (n, C, OH, OW): sum over the kernel columns
-            o = _sum_of_slices([row_sums[..., j:j + sw * (ow - 1) + 1:sw] for j in range(kw)], out=out[images])
+            o = sum_of([row_sums[..., j:j + sw * (ow - 1) + 1:sw] for j in range(kw)], out=out[images])
             o *= scale
 
         parallel.for_each_slice(x.shape[0], x[:1].size * kh * _PASS_SECONDS, run)

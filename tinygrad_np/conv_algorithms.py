@@ -21,12 +21,14 @@ import contextlib
 import functools
 import math
 import threading
-from typing import Any, Dict, Iterator, List, Optional, Tuple
+from typing import Any, Callable, Dict, Iterator, List, Optional, Tuple, TypeVar
 
 import numpy as np
 
 from . import parallel
-from .ops import accumulator
+from .ops import accumulator, sum_of
+
+T = TypeVar("T")
 
 as_strided = np.lib.stride_tricks.as_strided
 
@@ -162,12 +164,16 @@ def _batch_chunks(batch: slice, row_bytes_per_image: int) -> Iterator[slice]:
         yield slice(start, min(batch.stop, start + step))
 
 
-def _sum(partials: List[np.ndarray]) -> np.ndarray:
-    """Sum of the per-slice partial results (weight gradients), into the first one."""
-    total = partials[0]
-    for partial in partials[1:]:
-        total += partial
-    return total
+def _map_chunks(n: int, bytes_per_image: int, seconds_each: float, chunk: Callable[[slice], T]) -> List[T]:
+    """[chunk(part) for every chunk of the batch], in batch order: the batch is split over the
+    threads when its work (`seconds_each` per image) is worth it (parallel.py), and each thread
+    walks its slice a chunk at a time (`_batch_chunks`), building the chunk's lowered rows in its
+    own reused buffers. `chunk` writes only its own images."""
+    def run(images: slice) -> List[T]:
+        return [chunk(part) for part in _batch_chunks(images, bytes_per_image)]
+
+    slices = parallel.map_slices(n, seconds_each, run, uses_blas=True)
+    return [result for results in slices for result in results]
 
 
 # ------------------------------------------------------------------------ im2col
@@ -189,15 +195,13 @@ def im2col_forward(xp: np.ndarray, w: np.ndarray, sh: int, sw: int, oh: int, ow:
     f, _, kh, kw = w.shape
     w2 = w.reshape(f, -1)
     out = np.empty((n, f, oh * ow), dtype=np.result_type(xp, w))
-    column_elements = c * kh * kw * oh * ow  # per image
 
-    def run(images: slice) -> None:
-        for part in _batch_chunks(images, column_elements * xp.itemsize):
-            # (F, C*KH*KW) x (m, C*KH*KW, OH*OW) -> (m, F, OH*OW)
-            np.matmul(w2, im2col(xp[part], kh, kw, sh, sw, oh, ow), out=out[part])
+    def chunk(part: slice) -> None:
+        # (F, C*KH*KW) x (m, C*KH*KW, OH*OW) -> (m, F, OH*OW)
+        np.matmul(w2, im2col(xp[part], kh, kw, sh, sw, oh, ow), out=out[part])
 
-    cost = seconds_per_image(xp.shape, w.shape, (sh, sw), (oh, ow), "forward", "im2col")
-    parallel.for_each_slice(n, cost, run, uses_blas=True)
+    _map_chunks(n, c * kh * kw * oh * ow * xp.itemsize,
+                seconds_per_image(xp.shape, w.shape, (sh, sw), (oh, ow), "forward", "im2col"), chunk)
     return out.reshape(n, f, oh, ow)
 
 
@@ -205,18 +209,15 @@ def im2col_weight_grad(xp: np.ndarray, grad: np.ndarray, w_shape: Tuple[int, ...
     f, c, kh, kw = w_shape
     n, _, oh, ow = grad.shape
     g3 = grad.reshape(n, f, -1)
-    column_elements = c * kh * kw * oh * ow  # per image
 
-    def run(images: slice) -> np.ndarray:
-        gw = np.zeros((f, c * kh * kw), dtype=np.result_type(xp, grad))
-        for part in _batch_chunks(images, column_elements * xp.itemsize):
-            cols = im2col(xp[part], kh, kw, sh, sw, oh, ow)
-            # (m, F, OH*OW) x (m, OH*OW, C*KH*KW) -> (m, F, C*KH*KW), summed over the chunk
-            gw += np.matmul(g3[part], cols.transpose(0, 2, 1)).sum(axis=0)
-        return gw
+    def chunk(part: slice) -> np.ndarray:
+        cols = im2col(xp[part], kh, kw, sh, sw, oh, ow)
+        # (m, F, OH*OW) x (m, OH*OW, C*KH*KW) -> (m, F, C*KH*KW), summed over the chunk
+        return np.matmul(g3[part], cols.transpose(0, 2, 1)).sum(axis=0)
 
-    cost = seconds_per_image(xp.shape, w_shape, (sh, sw), (oh, ow), "weight_grad", "im2col")
-    return _sum(parallel.map_slices(n, cost, run, uses_blas=True)).reshape(w_shape)
+    partials = _map_chunks(n, c * kh * kw * oh * ow * xp.itemsize,
+                           seconds_per_image(xp.shape, w_shape, (sh, sw), (oh, ow), "weight_grad", "im2col"), chunk)
+    return sum_of(partials, out=partials[0]).reshape(w_shape)
 
 
 def im2col_input_grad(grad: np.ndarray, w: np.ndarray, padded_shape: Tuple[int, ...], sh: int, sw: int) -> np.ndarray:
@@ -225,21 +226,19 @@ def im2col_input_grad(grad: np.ndarray, w: np.ndarray, padded_shape: Tuple[int, 
     wt = w.reshape(f, -1).T
     g3 = grad.reshape(n, f, -1)
     gxp = accumulator(padded_shape, np.result_type(grad, w))
-    column_elements = c * kh * kw * oh * ow  # per image
 
-    def run(images: slice) -> None:
-        for part in _batch_chunks(images, column_elements * gxp.itemsize):
-            m = part.stop - part.start
-            # (C*KH*KW, F) x (m, F, OH*OW) -> (m, C*KH*KW, OH*OW)
-            gcols = np.matmul(wt, g3[part], out=_scratch("cols", (m, c * kh * kw, oh * ow), gxp.dtype))
-            gcols = gcols.reshape(m, c, kh, kw, oh, ow)
-            g = gxp[part]
-            for i in range(kh):  # scatter over kernel offsets, not output pixels
-                for j in range(kw):
-                    g[:, :, i:i + sh * (oh - 1) + 1:sh, j:j + sw * (ow - 1) + 1:sw] += gcols[:, :, i, j]
+    def chunk(part: slice) -> None:
+        m = part.stop - part.start
+        # (C*KH*KW, F) x (m, F, OH*OW) -> (m, C*KH*KW, OH*OW)
+        gcols = np.matmul(wt, g3[part], out=_scratch("cols", (m, c * kh * kw, oh * ow), gxp.dtype))
+        gcols = gcols.reshape(m, c, kh, kw, oh, ow)
+        g = gxp[part]
+        for i in range(kh):  # scatter over kernel offsets, not output pixels
+            for j in range(kw):
+                g[:, :, i:i + sh * (oh - 1) + 1:sh, j:j + sw * (ow - 1) + 1:sw] += gcols[:, :, i, j]
 
-    cost = seconds_per_image(padded_shape, w.shape, (sh, sw), (oh, ow), "input_grad", "im2col")
-    parallel.for_each_slice(n, cost, run, uses_blas=True)
+    _map_chunks(n, c * kh * kw * oh * ow * gxp.itemsize,
+                seconds_per_image(padded_shape, w.shape, (sh, sw), (oh, ow), "input_grad", "im2col"), chunk)
     return gxp
 
 
@@ -292,19 +291,17 @@ def band_forward(xp: np.ndarray, w: np.ndarray, sh: int, sw: int, oh: int, ow: i
     nb, wb, _ = _band_geometry(xp.shape[3], kw, sw, ow, block)
     t = band_matrix(w, block, sw)
     out = np.empty((n, f, oh, ow), dtype=np.result_type(xp, w))
-    row_elements = oh * nb * c * kh * wb  # per image
 
-    def run(images: slice) -> None:
-        for part in _batch_chunks(images, row_elements * xp.itemsize):
-            m = part.stop - part.start
-            # (m*OH*nb, C*KH*Wb) x (C*KH*Wb, F*B) -> (m*OH*nb, F*B)
-            x_rows = lower_rows(xp[part], kh, kw, sh, sw, oh, ow, block)
-            product = np.matmul(x_rows, t, out=_scratch("product", (x_rows.shape[0], f * block), out.dtype))
-            tiles = product.reshape(m, oh, nb, f, block).transpose(0, 3, 1, 2, 4).reshape(m, f, oh, nb * block)
-            out[part] = tiles[..., :ow]
+    def chunk(part: slice) -> None:
+        m = part.stop - part.start
+        # (m*OH*nb, C*KH*Wb) x (C*KH*Wb, F*B) -> (m*OH*nb, F*B)
+        x_rows = lower_rows(xp[part], kh, kw, sh, sw, oh, ow, block)
+        product = np.matmul(x_rows, t, out=_scratch("product", (x_rows.shape[0], f * block), out.dtype))
+        tiles = product.reshape(m, oh, nb, f, block).transpose(0, 3, 1, 2, 4).reshape(m, f, oh, nb * block)
+        out[part] = tiles[..., :ow]
 
-    cost = seconds_per_image(xp.shape, w.shape, (sh, sw), (oh, ow), "forward", "band")
-    parallel.for_each_slice(n, cost, run, uses_blas=True)
+    _map_chunks(n, oh * nb * c * kh * wb * xp.itemsize,
+                seconds_per_image(xp.shape, w.shape, (sh, sw), (oh, ow), "forward", "band"), chunk)
     return out
 
 
@@ -314,17 +311,14 @@ def band_weight_grad(xp: np.ndarray, grad: np.ndarray, w_shape: Tuple[int, ...],
     n = xp.shape[0]
     oh, ow = grad.shape[2:]
     nb, wb, _ = _band_geometry(xp.shape[3], kw, sw, ow, block)
-    row_elements = oh * nb * c * kh * wb  # per image
 
-    def run(images: slice) -> np.ndarray:
-        gt = np.zeros((c * kh * wb, f * block), dtype=np.result_type(xp, grad))
-        for part in _batch_chunks(images, row_elements * xp.itemsize):
-            # (C*KH*Wb, rows) x (rows, F*B) -> (C*KH*Wb, F*B), summed over the chunks
-            gt += lower_rows(xp[part], kh, kw, sh, sw, oh, ow, block).T @ _grad_rows(grad[part], block)
-        return gt
+    def chunk(part: slice) -> np.ndarray:
+        # (C*KH*Wb, rows) x (rows, F*B) -> (C*KH*Wb, F*B), summed over the chunks
+        return lower_rows(xp[part], kh, kw, sh, sw, oh, ow, block).T @ _grad_rows(grad[part], block)
 
-    cost = seconds_per_image(xp.shape, w_shape, (sh, sw), (oh, ow), "weight_grad", "band")
-    gt = _sum(parallel.map_slices(n, cost, run, uses_blas=True)).reshape(c, kh, wb, f, block)
+    partials = _map_chunks(n, oh * nb * c * kh * wb * xp.itemsize,
+                           seconds_per_image(xp.shape, w_shape, (sh, sw), (oh, ow), "weight_grad", "band"), chunk)
+    gt = sum_of(partials, out=partials[0]).reshape(c, kh, wb, f, block)
     gw = np.zeros((c, kh, kw, f), dtype=gt.dtype)
     for s in range(block):  # adjoint of band_matrix: gather each shifted copy of w back
         gw += gt[:, :, s * sw:s * sw + kw, :, s]
@@ -344,26 +338,22 @@ def band_input_grad(grad: np.ndarray, w: np.ndarray, padded_shape: Tuple[int, ..
     piece = pitch if nb > 1 else wb
     segments = math.ceil(wb / piece)
     gxp = accumulator((n, c, hp, max(wp, (nb - 1) * pitch + segments * piece)), np.result_type(grad, w))
-    row_elements = oh * nb * c * kh * wb  # per image
 
-    def run(images: slice) -> None:
-        for part in _batch_chunks(images, row_elements * gxp.itemsize):
-            m = part.stop - part.start
-            # (rows, F*B) x (F*B, C*KH*Wb) -> (rows, C*KH*Wb): the gradient of every lowered row
-            g_rows = _grad_rows(grad[part], block)
-            gx_rows = np.matmul(g_rows, t_transposed,
-                                out=_scratch("product", (g_rows.shape[0], c * kh * wb), gxp.dtype))
-            gx_rows = gx_rows.reshape(m, oh, nb, c, kh, wb)
-            g = gxp[part]
-            s0, s1, s2, s3 = g.strides
-            for i in range(kh):  # adjoint of lower_rows: scatter over KH row offsets and the segments
-                for k in range(segments):
-                    start, width = k * piece, min(piece, wb - k * piece)
-                    target = as_strided(g[:, :, i:, start:], (m, c, oh, nb, width),
-                                        (s0, s1, s2 * sh, s3 * pitch, s3))
-                    target += gx_rows[:, :, :, :, i, start:start + width].transpose(0, 3, 1, 2, 4)
+    def chunk(part: slice) -> None:
+        m = part.stop - part.start
+        # (rows, F*B) x (F*B, C*KH*Wb) -> (rows, C*KH*Wb): the gradient of every lowered row
+        g_rows = _grad_rows(grad[part], block)
+        gx_rows = np.matmul(g_rows, t_transposed, out=_scratch("product", (g_rows.shape[0], c * kh * wb), gxp.dtype))
+        gx_rows = gx_rows.reshape(m, oh, nb, c, kh, wb)
+        g = gxp[part]
+        s0, s1, s2, s3 = g.strides
+        for i in range(kh):  # adjoint of lower_rows: scatter over KH row offsets and the segments
+            for k in range(segments):
+                start, width = k * piece, min(piece, wb - k * piece)
+                target = as_strided(g[:, :, i:, start:], (m, c, oh, nb, width), (s0, s1, s2 * sh, s3 * pitch, s3))
+                target += gx_rows[:, :, :, :, i, start:start + width].transpose(0, 3, 1, 2, 4)
 
-    cost = seconds_per_image(padded_shape, w.shape, (sh, sw), (oh, ow), "input_grad", "band")
-    parallel.for_each_slice(n, cost, run, uses_blas=True)
+    _map_chunks(n, oh * nb * c * kh * wb * gxp.itemsize,
+                seconds_per_image(padded_shape, w.shape, (sh, sw), (oh, ow), "input_grad", "band"), chunk)
     return gxp[:, :, :, :wp]
 

@@ -29,6 +29,21 @@ def accumulator(shape: Tuple[int, ...], dtype: Any) -> np.ndarray:
     return out
 
 
+def sum_of(arrays: Sequence[np.ndarray], out: Optional[np.ndarray] = None) -> np.ndarray:
+    """Elementwise sum of equally shaped arrays, into `out` (a new array if None; `out` may be
+    arrays[0] itself, to add the rest into it)."""
+    if len(arrays) == 1:
+        if out is None:
+            return arrays[0].copy()
+        if out is not arrays[0]:
+            np.copyto(out, arrays[0])
+        return out
+    out = np.add(arrays[0], arrays[1], out=out)
+    for part in arrays[2:]:
+        out += part
+    return out
+
+
 # ---------------------------------------------------------------- elementwise
 class Add(Function):
     @staticmethod
@@ -232,7 +247,7 @@ class Sigmoid(Function):
         (out,) = ctx.saved_tensors
         result = np.empty(out.shape, dtype=np.result_type(out, grad))
         flat_out, flat_result = out.reshape(-1), result.reshape(-1)
-        flat_grad = np.ascontiguousarray(np.broadcast_to(grad, out.shape)).reshape(-1)
+        flat_grad = np.ascontiguousarray(grad).reshape(-1)
 
         def run(part: slice) -> None:
             for block in _cache_blocks(part):  # three passes over each cache-sized block
