@@ -50,10 +50,16 @@ def test_after_idle_prints_a_row_per_library():
     assert set(rows) == {"tinygrad_np", "torch"} and all(len(times) == 3 for times in rows.values())
 
 
-def test_per_op_lists_the_cnn_primitives_and_the_whole_pass():
-    text = run_text("per_op.py", "--batch", "2", "--calls", "2")
-    names = {line.split()[0] for line in text.splitlines()[2:]}
+def test_per_op_lists_the_cnn_primitives_and_the_whole_pass_and_compares_with_torch():
+    text = run_text("per_op.py", "--batch", "2", "--calls", "2", "--torch", "--rounds", "1")
+    in_model, _, side_by_side = text.partition("each op on its own")
+    names = {line.split()[0] for line in in_model.splitlines()[2:]}
     assert {"conv2d", "sigmoid", "avg_pool2d", "threshold", "(whole"} <= names
+    rows = {line.split()[0]: line.split()[1:] for line in side_by_side.splitlines()[1:]}
+    assert set(rows) == {"conv2d", "sigmoid", "avg_pool2d", "threshold"}
+    for ours, slash, theirs, ratio in rows.values():
+        assert slash == "/" and float(ours) > 0 and float(theirs) > 0
+        assert abs(float(ratio.strip("()")) - float(ours) / float(theirs)) < 0.01 + 0.01 * float(ours) / float(theirs)
 
 
 def test_bench_lowerings_times_both_lowerings_for_every_pass():
