@@ -1,10 +1,8 @@
 """One op's work on all cores: slices of the batch (or of a flat array) run on a small thread pool.
 
 NumPy releases the GIL inside its copies, ufunc loops and BLAS calls, so threads that each work
-on their own slice of an array run in parallel. An op that is large enough cuts its work into
-up to PARTS_PER_THREAD slices per thread, and the calling thread and the helper threads take
-the next slice not yet taken until none is left (dynamic scheduling): a helper that wakes late,
-or a core that runs slower, then does fewer slices instead of keeping the others waiting.
+on their own slice of an array run in parallel. An op that is large enough splits its work into
+one slice per thread; the calling thread does the first slice itself.
 
 BLAS: while slices that call BLAS run, NumPy's BLAS is held to one thread (each slice's matrix
 products run on the slice's own core), and its previous thread count is restored afterwards.
@@ -21,7 +19,6 @@ Settings, read at import:
 from __future__ import annotations
 
 import contextlib
-import itertools
 import os
 import threading
 from typing import Any, Callable, Iterator, List, Optional, Tuple, TypeVar
@@ -36,13 +33,6 @@ ENV_THREADS = "TINYGRAD_NP_NUM_THREADS"
 #: thread alone: handing a slice to another thread, and getting the interpreter lock back and
 #: forth, takes 50-120 microseconds on a 2-core virtual machine (docs/benchmarks.md).
 MIN_SECONDS_PER_THREAD = 150e-6
-
-#: At most this many slices per thread, none below MIN_SECONDS_PER_SLICE of estimated work.
-#: Measured on the CNN's batch-64 inference (interleaved with PyTorch, medians of 9 rounds,
-#: four runs): one slice per thread 15.4-16.4 ms, four per thread 12.9-14.5 ms
-#: (docs/benchmarks.md).
-PARTS_PER_THREAD = 4
-MIN_SECONDS_PER_SLICE = 50e-6
 
 
 def _threads_from_environment() -> int:
@@ -212,17 +202,16 @@ def pieces_for(n: int, seconds_per_item: float, uses_blas: bool = False) -> int:
 
 @contextlib.contextmanager
 def forced_split(threads: int) -> Iterator[None]:
-    """Split every op over `threads` threads inside, however small, into as many slices as
-    PARTS_PER_THREAD allows (for tests: the split paths of each op are then checked on small
-    inputs)."""
-    global MIN_SECONDS_PER_THREAD, MIN_SECONDS_PER_SLICE
-    previous = num_threads(), MIN_SECONDS_PER_THREAD, MIN_SECONDS_PER_SLICE
+    """Split every op over `threads` threads inside, however small (for tests: the split paths
+    of each op are then checked on small inputs)."""
+    global MIN_SECONDS_PER_THREAD
+    previous = num_threads(), MIN_SECONDS_PER_THREAD
     set_num_threads(threads)
-    MIN_SECONDS_PER_THREAD = MIN_SECONDS_PER_SLICE = 0.0
+    MIN_SECONDS_PER_THREAD = 0.0
     try:
         yield
     finally:
-        MIN_SECONDS_PER_THREAD, MIN_SECONDS_PER_SLICE = previous[1:]
+        MIN_SECONDS_PER_THREAD = previous[1]
         set_num_threads(previous[0])
 
 
@@ -237,54 +226,30 @@ def _run_marked(task: Callable[[slice], T], part: slice, error_state: Optional[d
         _local.busy = False
 
 
-def slice_count(n: int, seconds_per_item: float, pieces: int) -> int:
-    """How many slices `pieces` threads share: up to PARTS_PER_THREAD each, each slice at least
-    MIN_SECONDS_PER_SLICE of work, at least one per thread, at most one per item."""
-    by_work = int(n * seconds_per_item / MIN_SECONDS_PER_SLICE) if MIN_SECONDS_PER_SLICE > 0 else n
-    return max(pieces, min(n, pieces * PARTS_PER_THREAD, by_work))
-
-
 def map_slices(n: int, seconds_per_item: float, task: Callable[[slice], T], uses_blas: bool = False) -> List[T]:
     """[task(s) for s in slices of range(n)], the slices run in parallel when the work is large.
 
     `task` must only write where its own slice says (outputs of different slices are disjoint),
-    and must not depend on which thread runs it or in which order the slices run.
-    `uses_blas`: the task calls matrix products. The results come back in slice order. If a
-    slice raises, no thread starts another slice, and the first exception is re-raised after
-    the slices already running have finished.
+    and must not depend on which thread runs it. `uses_blas`: the task calls matrix products.
+    The results come back in slice order; the first exception raised by a slice is re-raised,
+    after every slice has finished.
     """
     pieces = pieces_for(n, seconds_per_item, uses_blas)
     if pieces == 1 or not _dispatch_lock.acquire(blocking=False):
         return [task(slice(0, n))]
     try:
-        parts = split_range(n, slice_count(n, seconds_per_item, pieces))
-        results: List[Any] = [None] * len(parts)
-        next_part = itertools.count()  # shared by the threads; next() on it is atomic under the GIL
-        failed: List[bool] = []
-
-        def take_parts(_: slice) -> None:
-            while not failed:
-                index = next(next_part)
-                if index >= len(parts):
-                    return
-                try:
-                    results[index] = task(parts[index])
-                except BaseException:
-                    failed.append(True)
-                    raise
-
-        everything = slice(0, n)
+        parts = split_range(n, pieces)
         with single_threaded_blas() if uses_blas else contextlib.nullcontext():
             helpers = _get_workers(pieces - 1)
             error_state = np.geterr()
             if error_state == _worker_error_state:
                 error_state = None  # nothing to carry over (saves ~8 us per dispatch)
-            for worker in helpers:
-                worker.submit(take_parts, everything, error_state)
+            for worker, part in zip(helpers, parts[1:]):
+                worker.submit(task, part, error_state)
             outcomes: List[Tuple[Any, Optional[BaseException]]] = []
             try:
-                outcomes.append((_run_marked(take_parts, everything), None))
-            except BaseException as error:  # wait for the other threads before raising
+                outcomes.append((_run_marked(task, parts[0]), None))
+            except BaseException as error:  # wait for the other slices before raising
                 outcomes.append((None, error))
             outcomes.extend(worker.wait() for worker in helpers)
     finally:
@@ -292,7 +257,7 @@ def map_slices(n: int, seconds_per_item: float, task: Callable[[slice], T], uses
     for _, error in outcomes:
         if error is not None:
             raise error
-    return results
+    return [result for result, _ in outcomes]
 
 
 def for_each_slice(n: int, seconds_per_item: float, task: Callable[[slice], Any], uses_blas: bool = False) -> None:
@@ -301,5 +266,4 @@ def for_each_slice(n: int, seconds_per_item: float, task: Callable[[slice], Any]
 
 
 __all__ = ["num_threads", "set_num_threads", "map_slices", "for_each_slice", "split_range",
-           "single_threaded_blas", "can_limit_blas", "pieces_for", "slice_count", "forced_split",
-           "MIN_SECONDS_PER_THREAD", "MIN_SECONDS_PER_SLICE", "PARTS_PER_THREAD"]
+           "single_threaded_blas", "can_limit_blas", "pieces_for", "forced_split", "MIN_SECONDS_PER_THREAD"]
