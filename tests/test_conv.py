@@ -64,14 +64,16 @@ def test_conv2d_flipped_kernel_gives_true_convolution():
 
 
 @pytest.mark.parametrize("threads", THREADS)
-@given(data=st.data())
-def test_threshold(threads, data):
-    x = data.draw(tst.tensors(tst.shapes(min_dims=2, max_dims=4)), label="x")
+@given(data=st.data(), transposed=st.booleans())
+def test_threshold(threads, data, transposed):
+    """Contiguous input (one add per image row) and, transposed, a strided view (broadcast add)."""
+    x = data.draw(tst.tensors(tst.shapes(min_dims=4 if transposed else 2, max_dims=4)), label="x")
     t = data.draw(tst.tensors((x.shape[1],)), label="t")
-    expected = x.data + t.data.reshape((1, -1) + (1,) * (x.ndim - 2))
+    layout = (lambda a: a.transpose(-1, -2)) if transposed else (lambda a: a)
+    expected = layout(x).data + t.data.reshape((1, -1) + (1,) * (x.ndim - 2))
     with forced("auto", 0, threads):
-        np.testing.assert_array_equal(x.threshold(t).data, expected)
-        check_gradients(data, lambda a, b: a.threshold(b), x, t)
+        np.testing.assert_array_equal(layout(x).threshold(t).data, expected)
+        check_gradients(data, lambda a, b: layout(a).threshold(b), x, t)
 
 
 @pytest.mark.parametrize("threads", THREADS)
