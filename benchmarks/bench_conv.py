@@ -19,7 +19,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from timing import interleaved, thread_settings  # noqa: E402
 
 import tinygrad_np as tg  # noqa: E402
-from tinygrad_np.conv_algorithms import choose_algorithm  # noqa: E402
+from tinygrad_np.ops.conv_lowerings import choose_algorithm  # noqa: E402
 
 # (name, input shape N C H W, weight shape F C KH KW, stride, padding)
 SHAPES = [

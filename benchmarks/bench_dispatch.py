@@ -20,7 +20,7 @@ from typing import Callable, List
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-from tinygrad_np import parallel  # noqa: E402
+from tinygrad_np.ops import parallel  # noqa: E402
 
 
 def empty(part):

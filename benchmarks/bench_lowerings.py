@@ -6,7 +6,7 @@ For the layer shapes of bench_conv.py: forward, input gradient and weight gradie
 the band lowering (at the block width `band_block_width` gives that pass) and by im2col, timed
 in interleaved rounds (ours only, all threads); `--block B` times the band lowering with blocks
 of at most B columns instead. The model (`pass_costs` in
-tinygrad_np/conv_algorithms.py) should pick the faster one; this is how it was fitted.
+tinygrad_np/ops/conv_lowerings.py) should pick the faster one; this is how it was fitted.
 """
 from __future__ import annotations
 
@@ -23,7 +23,7 @@ sys.path.insert(0, os.path.dirname(HERE))
 from bench_conv import SHAPES  # noqa: E402
 from timing import interleaved, thread_settings  # noqa: E402
 
-from tinygrad_np import conv_algorithms as algo  # noqa: E402
+from tinygrad_np.ops import conv_lowerings as algo  # noqa: E402
 
 
 def pass_functions(xp, w, g, stride: int, pass_name: str, block: int):

@@ -27,7 +27,7 @@ from timing import interleaved, thread_settings  # noqa: E402
 import numpy as np  # noqa: E402
 
 import tinygrad_np as tg  # noqa: E402
-from tinygrad_np import autograd  # noqa: E402
+from tinygrad_np.autograd import function as autograd  # noqa: E402
 
 
 def per_op_ms(fn, calls: int) -> Dict[str, List[float]]:

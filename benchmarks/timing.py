@@ -77,7 +77,7 @@ def thread_settings() -> Dict[str, object]:
     }
     for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "TINYGRAD_NP_NUM_THREADS"):
         info[var] = os.environ.get(var, "unset")
-    from tinygrad_np import parallel
+    from tinygrad_np.ops import parallel
     info["tinygrad_np_threads"] = parallel.num_threads()
     try:
         import torch

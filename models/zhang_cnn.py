@@ -10,12 +10,11 @@ Output k is the score of class k (target [1, 0] for class 0, [0, 1] for class 1)
 parameters. Standardisation happens outside the graph, in `preprocess`, which the training
 loop, `evaluate`, `predict` and `features` apply to every image before the forward pass.
 
-Command line: `zhang-cnn --help` or `python -m models.zhang_cnn --help` (see models/cli.py).
+Command line: `zhang-cnn --help` or `python -m models.cli --help` (see models/cli.py).
 """
 from __future__ import annotations
 
-import sys
-from typing import Any, Dict, List, NamedTuple, Optional, Sequence, Tuple, Union
+from typing import Any, Dict, List, NamedTuple, Sequence, Tuple, Union
 
 import numpy as np
 
@@ -137,13 +136,3 @@ def format_summary(rows: Sequence[LayerInfo]) -> str:
         lines.append(f"{r.name:<10}{shape:<22}{r.num_params:>8,}")
     lines += ["-" * 40, f"{'total':<32}{sum(r.num_params for r in rows):>8,}"]
     return "\n".join(lines)
-
-
-def main(argv: Optional[Sequence[str]] = None) -> int:
-    """Entry point of the `zhang-cnn` command; returns the exit code."""
-    from models.cli import main as cli_main
-    return cli_main(argv)
-
-
-if __name__ == "__main__":
-    sys.exit(main())

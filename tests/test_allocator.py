@@ -7,7 +7,7 @@ import sys
 import pytest
 
 import tinygrad_np as tg
-from tinygrad_np import allocator
+from tinygrad_np.ops import allocator
 
 ON_GLIBC = platform.system() == "Linux" and platform.libc_ver()[0] == "glibc"
 

@@ -224,7 +224,7 @@ def test_resume_refuses_a_changed_configuration(capsys, tmp_path, subfolder_data
 
 
 def test_python_dash_m_entry_point():
-    proc = subprocess.run([sys.executable, "-m", "models.zhang_cnn", "--help"], cwd=ROOT, capture_output=True,
+    proc = subprocess.run([sys.executable, "-m", "models.cli", "--help"], cwd=ROOT, capture_output=True,
                           text=True, timeout=60)
     assert proc.returncode == 0
     for command in ("train", "evaluate", "predict", "features", "graph"):

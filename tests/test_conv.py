@@ -8,8 +8,8 @@ from hypothesis import given, strategies as st
 import tinygrad_np as tg
 from tinygrad_np.testing import strategies as tst
 
-from tinygrad_np.conv_algorithms import forced_algorithm
-from tinygrad_np.parallel import forced_split
+from tinygrad_np.ops.conv_lowerings import forced_algorithm
+from tinygrad_np.ops.parallel import forced_split
 
 from helpers import check_gradients, t64
 from oracles import conv2d_loops, pool2d_loops

@@ -152,7 +152,7 @@ def test_cache_hit_skips_decoding(class_folder, tmp_path, monkeypatch):
     def boom(*args, **kwargs):
         raise AssertionError("decoded although cached")
 
-    monkeypatch.setattr(data, "load_image", boom)
+    monkeypatch.setattr(data.folders, "load_image", boom)
     second = load_image_folder(class_folder, size=10, cache_dir=cache_dir)
     np.testing.assert_array_equal(first.images, second.images)
     np.testing.assert_array_equal(first.labels, second.labels)
@@ -164,7 +164,7 @@ def test_cache_key_depends_on_size_and_files(class_folder, tmp_path, monkeypatch
     load_image_folder(class_folder, size=10, cache_dir=cache_dir)
     calls = []
     real = data.load_image
-    monkeypatch.setattr(data, "load_image", lambda *a, **k: calls.append(a[0]) or real(*a, **k))
+    monkeypatch.setattr(data.folders, "load_image", lambda *a, **k: calls.append(a[0]) or real(*a, **k))
     load_image_folder(class_folder, size=9, cache_dir=cache_dir)
     assert len(calls) == 4
     save_rgb(class_folder / "dogs" / "c.png")

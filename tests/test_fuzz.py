@@ -17,7 +17,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
 import tinygrad_np as tg
-import tinygrad_np.functional as F
+from tinygrad_np import functional as F
 
 EXAMPLES = settings.default.max_examples * 5
 ALLOWED = (ValueError, TypeError, RuntimeError)

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, strategies as st
 
 import tinygrad_np as tg
-import tinygrad_np.functional as F
+from tinygrad_np import functional as F
 from tinygrad_np.testing import strategies as tst
 
 DTYPES = [np.float32, np.float64]

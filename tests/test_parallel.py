@@ -7,8 +7,8 @@ import pytest
 from hypothesis import given, strategies as st
 
 import tinygrad_np as tg
-from tinygrad_np import parallel
-from tinygrad_np.parallel import forced_split
+from tinygrad_np.ops import parallel
+from tinygrad_np.ops.parallel import forced_split
 
 from helpers import check_gradients
 

@@ -1,20 +1,29 @@
 """tinygrad_np: a NumPy-only tensor library with tape-based reverse-mode autograd."""
-from . import allocator
-allocator.apply_at_import()  # keep freed memory for the next batch (see allocator.py)
+from .ops import allocator
 
-from .autograd import Context, Function, is_grad_enabled, no_grad, sum_to_shape
-from .anomaly import detect_anomaly, is_anomaly_enabled
-from .tensor import Tensor, concatenate, stack
-from .conv import avg_pool2d, conv2d, max_pool2d, threshold
-from . import functional
-from . import nn, optim, parallel
-from .serialization import load, save
-from . import viz
+allocator.apply_at_import()  # keep freed memory for the next batch (see ops/allocator.py)
+
+from . import nn, optim, testing, viz  # noqa: E402
+from .autograd import (  # noqa: E402
+    Context,
+    Function,
+    detect_anomaly,
+    is_anomaly_enabled,
+    is_grad_enabled,
+    no_grad,
+    sum_to_shape,
+)
+from .nn import functional  # noqa: E402
+from .ops import parallel  # noqa: E402
+from .ops.conv import conv2d, threshold  # noqa: E402
+from .ops.pool import avg_pool2d, max_pool2d  # noqa: E402
+from .serialization import load, save  # noqa: E402
+from .tensor import Tensor, concatenate, stack  # noqa: E402
 
 __version__ = "0.1.0"
 
 __all__ = [
     "Tensor", "Function", "Context", "no_grad", "is_grad_enabled", "sum_to_shape",
     "concatenate", "stack", "conv2d", "threshold", "avg_pool2d", "max_pool2d", "functional", "nn", "optim",
-    "save", "load", "viz", "detect_anomaly", "is_anomaly_enabled", "allocator", "parallel",
+    "save", "load", "viz", "detect_anomaly", "is_anomaly_enabled", "allocator", "parallel", "testing",
 ]

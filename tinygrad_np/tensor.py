@@ -5,9 +5,12 @@ from typing import Any, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
-from . import autograd
-from . import ops
-from .inplace import VersionCounter
+from .autograd import engine
+from .autograd.function import Context
+from .autograd.versions import VersionCounter
+from .ops import elementwise, movement, reduce
+from .ops import matmul as matmul_op
+from .ops import shape_checks as checks
 
 Axis = Optional[Union[int, Tuple[int, ...]]]
 IntOrPair = Union[int, Tuple[int, int]]
@@ -57,7 +60,7 @@ class Tensor:
         self.requires_grad: bool = bool(requires_grad)
         self.grad: Optional[np.ndarray] = None
         self.name = name
-        self._ctx: Optional[autograd.Context] = None
+        self._ctx: Optional[Context] = None
         self._retains_grad = False
 
     # ------------------------------------------------------------------ basics
@@ -169,11 +172,11 @@ class Tensor:
             raise TypeError(f"astype: {exc}") from None
         if dtype.kind not in "biufc":
             raise TypeError(f"astype: dtype {dtype} is not supported; give a numeric dtype")
-        return ops.Cast.apply(self, dtype=dtype)
+        return elementwise.Cast.apply(self, dtype=dtype)
 
     def backward(self, grad: Any = None, retain_graph: bool = False) -> None:
         """Accumulate d(self)/d(leaf) into `.grad` of every leaf that requires grad."""
-        autograd.backward(self, grad, retain_graph)
+        engine.backward(self, grad, retain_graph)
 
     def _accumulate(self, g: np.ndarray) -> None:
         if self.grad is None:
@@ -219,29 +222,29 @@ class Tensor:
             arr = arr.astype(self.dtype)
         return Tensor(arr, _copy=False)
 
-    def __add__(self, o: Any) -> "Tensor": return ops.Add.apply(self, self._lift(o, "add"))
-    def __radd__(self, o: Any) -> "Tensor": return ops.Add.apply(self._lift(o, "add"), self)
-    def __sub__(self, o: Any) -> "Tensor": return ops.Sub.apply(self, self._lift(o, "sub"))
-    def __rsub__(self, o: Any) -> "Tensor": return ops.Sub.apply(self._lift(o, "sub"), self)
-    def __mul__(self, o: Any) -> "Tensor": return ops.Mul.apply(self, self._lift(o, "mul"))
-    def __rmul__(self, o: Any) -> "Tensor": return ops.Mul.apply(self._lift(o, "mul"), self)
-    def __truediv__(self, o: Any) -> "Tensor": return ops.Div.apply(self, self._lift(o, "div"))
-    def __rtruediv__(self, o: Any) -> "Tensor": return ops.Div.apply(self._lift(o, "div"), self)
+    def __add__(self, o: Any) -> "Tensor": return elementwise.Add.apply(self, self._lift(o, "add"))
+    def __radd__(self, o: Any) -> "Tensor": return elementwise.Add.apply(self._lift(o, "add"), self)
+    def __sub__(self, o: Any) -> "Tensor": return elementwise.Sub.apply(self, self._lift(o, "sub"))
+    def __rsub__(self, o: Any) -> "Tensor": return elementwise.Sub.apply(self._lift(o, "sub"), self)
+    def __mul__(self, o: Any) -> "Tensor": return elementwise.Mul.apply(self, self._lift(o, "mul"))
+    def __rmul__(self, o: Any) -> "Tensor": return elementwise.Mul.apply(self._lift(o, "mul"), self)
+    def __truediv__(self, o: Any) -> "Tensor": return elementwise.Div.apply(self, self._lift(o, "div"))
+    def __rtruediv__(self, o: Any) -> "Tensor": return elementwise.Div.apply(self._lift(o, "div"), self)
     def __matmul__(self, o: Any) -> "Tensor": return self.matmul(o)
     def __rmatmul__(self, o: Any) -> "Tensor": return self._lift(o, "matmul").matmul(self)
-    def __neg__(self) -> "Tensor": return ops.Neg.apply(self)
+    def __neg__(self) -> "Tensor": return elementwise.Neg.apply(self)
 
     def __pow__(self, o: Any) -> "Tensor":
         if isinstance(o, (int, float, np.number)) or (isinstance(o, np.ndarray) and o.ndim == 0):
-            return ops.PowScalar.apply(self, exponent=float(self._lift(o, "pow")._data))
-        return ops.Pow.apply(self, self._lift(o, "pow"))
+            return elementwise.PowScalar.apply(self, exponent=float(self._lift(o, "pow")._data))
+        return elementwise.Pow.apply(self, self._lift(o, "pow"))
 
-    def __rpow__(self, o: Any) -> "Tensor": return ops.Pow.apply(self._lift(o, "pow"), self)
+    def __rpow__(self, o: Any) -> "Tensor": return elementwise.Pow.apply(self._lift(o, "pow"), self)
 
     # comparisons: no gradient, bool result
     def _compare(self, o: Any, fn: Any) -> "Tensor":
         other = self._lift(o, fn.__name__)._data
-        ops.broadcast_shape(fn.__name__, self.shape, other.shape)
+        checks.broadcast_shape(fn.__name__, self.shape, other.shape)
         return Tensor(fn(self._data, other), _copy=False)
 
     def __lt__(self, o: Any) -> "Tensor": return self._compare(o, np.less)
@@ -252,35 +255,35 @@ class Tensor:
     def ne(self, o: Any) -> "Tensor": return self._compare(o, np.not_equal)
 
     # ---------------------------------------------------- elementwise unary
-    def exp(self) -> "Tensor": return ops.Exp.apply(self)
-    def log(self) -> "Tensor": return ops.Log.apply(self)
-    def sqrt(self) -> "Tensor": return ops.Sqrt.apply(self)
-    def abs(self) -> "Tensor": return ops.Abs.apply(self)
-    def sigmoid(self) -> "Tensor": return ops.Sigmoid.apply(self)
-    def tanh(self) -> "Tensor": return ops.Tanh.apply(self)
-    def relu(self) -> "Tensor": return ops.Relu.apply(self)
+    def exp(self) -> "Tensor": return elementwise.Exp.apply(self)
+    def log(self) -> "Tensor": return elementwise.Log.apply(self)
+    def sqrt(self) -> "Tensor": return elementwise.Sqrt.apply(self)
+    def abs(self) -> "Tensor": return elementwise.Abs.apply(self)
+    def sigmoid(self) -> "Tensor": return elementwise.Sigmoid.apply(self)
+    def tanh(self) -> "Tensor": return elementwise.Tanh.apply(self)
+    def relu(self) -> "Tensor": return elementwise.Relu.apply(self)
 
     def clip(self, low: Optional[float] = None, high: Optional[float] = None) -> "Tensor":
         """Clamp values to [low, high]; the gradient flows only where the value was not clamped."""
         for bound in (low, high):
             if bound is not None and (isinstance(bound, bool) or not isinstance(bound, (int, float, np.number))):
                 raise TypeError(f"clip: bounds must be numbers or None, got low={low!r}, high={high!r}")
-        return ops.Clip.apply(self, low=low, high=high)
+        return elementwise.Clip.apply(self, low=low, high=high)
 
     # ------------------------------------------------------------ reductions
     def sum(self, axis: Axis = None, keepdims: bool = False) -> "Tensor":
-        return ops.Sum.apply(self, axis=ops.normalize_axis(axis, self.ndim, "sum"), keepdims=keepdims)
+        return reduce.Sum.apply(self, axis=checks.normalize_axis(axis, self.ndim, "sum"), keepdims=keepdims)
 
     def max(self, axis: Axis = None, keepdims: bool = False) -> "Tensor":
         """Maximum over axis; tied maxima share the gradient evenly."""
-        return ops.Max.apply(self, axis=ops.normalize_axis(axis, self.ndim, "max"), keepdims=keepdims)
+        return reduce.Max.apply(self, axis=checks.normalize_axis(axis, self.ndim, "max"), keepdims=keepdims)
 
     def min(self, axis: Axis = None, keepdims: bool = False) -> "Tensor":
         """Minimum over axis, written as -max(-x); ties share the gradient evenly."""
-        return -((-self).max(ops.normalize_axis(axis, self.ndim, "min"), keepdims))
+        return -((-self).max(checks.normalize_axis(axis, self.ndim, "min"), keepdims))
 
     def mean(self, axis: Axis = None, keepdims: bool = False) -> "Tensor":
-        axes = ops.normalize_axis(axis, self.ndim, "mean")
+        axes = checks.normalize_axis(axis, self.ndim, "mean")
         count = int(np.prod([self.shape[a] for a in axes])) if axes else self.size
         if count == 0:
             raise ValueError(f"mean: cannot average over an empty axis (shape {self.shape}, axis {axis!r})")
@@ -288,13 +291,13 @@ class Tensor:
 
     def softmax(self, axis: int = -1) -> "Tensor":
         """exp(x) / sum(exp(x)) along axis, shifted by the (constant) max for stability."""
-        axis = ops.normalize_axis(axis, self.ndim, "softmax")
+        axis = checks.normalize_axis(axis, self.ndim, "softmax")
         e = (self - self.max(axis, keepdims=True).detach()).exp()
         return e / e.sum(axis, keepdims=True)
 
     def log_softmax(self, axis: int = -1) -> "Tensor":
         """x - logsumexp(x) along axis, stable for large |x|."""
-        axis = ops.normalize_axis(axis, self.ndim, "log_softmax")
+        axis = checks.normalize_axis(axis, self.ndim, "log_softmax")
         shifted = self - self.max(axis, keepdims=True).detach()
         return shifted - shifted.exp().sum(axis, keepdims=True).log()
 
@@ -304,11 +307,11 @@ class Tensor:
             shape = tuple(shape[0])
         if not all(isinstance(n, (int, np.integer)) and not isinstance(n, bool) for n in shape):
             raise TypeError(f"reshape: the target shape must be ints, got {shape!r}")
-        return ops.Reshape.apply(self, shape=ops.resolve_shape(self.shape, shape))
+        return movement.Reshape.apply(self, shape=checks.resolve_shape(self.shape, shape))
 
     def flatten(self, start_dim: int = 1) -> "Tensor":
         """Merge the dims from start_dim on (row-major): (N, C, H, W) -> (N, C*H*W)."""
-        (start,) = ops.normalize_axis(start_dim, self.ndim, "flatten") if self.ndim else (0,)
+        (start,) = checks.normalize_axis(start_dim, self.ndim, "flatten") if self.ndim else (0,)
         return self.reshape(self.shape[:start] + (-1,))
 
     def permute(self, *axes: Any) -> "Tensor":
@@ -316,7 +319,7 @@ class Tensor:
             axes = tuple(axes[0])
         if not all(isinstance(a, (int, np.integer)) and not isinstance(a, bool) for a in axes):
             raise TypeError(f"permute: axes must be ints, got {axes!r}")
-        return ops.Permute.apply(self, axes=ops.check_permutation(axes, self.ndim))
+        return movement.Permute.apply(self, axes=checks.check_permutation(axes, self.ndim))
 
     def transpose(self, dim0: Optional[int] = None, dim1: Optional[int] = None) -> "Tensor":
         """Reverse all axes (no arguments), or swap dim0 and dim1."""
@@ -326,7 +329,7 @@ class Tensor:
         elif dim0 is None or dim1 is None:
             raise TypeError(f"transpose: give both dim0 and dim1, or neither; got dim0={dim0!r}, dim1={dim1!r}")
         else:
-            d0, d1 = (ops.normalize_axis(d, self.ndim, "transpose")[0] for d in (dim0, dim1))
+            d0, d1 = (checks.normalize_axis(d, self.ndim, "transpose")[0] for d in (dim0, dim1))
             axes[d0], axes[d1] = axes[d1], axes[d0]
         return self.permute(tuple(axes))
 
@@ -335,34 +338,38 @@ class Tensor:
         return self.transpose()
 
     def __getitem__(self, index: Any) -> "Tensor":
-        return ops.Index.apply(self, index=ops.normalize_index(index, self.shape))
+        if isinstance(index, tuple):
+            index = tuple(i._data if isinstance(i, Tensor) else i for i in index)
+        elif isinstance(index, Tensor):
+            index = index._data
+        return movement.Index.apply(self, index=checks.normalize_index(index, self.shape))
 
     def pad(self, pad_width: Any, value: float = 0.0) -> "Tensor":
         """Constant padding, `pad_width` as for np.pad (int, pair, or one pair per axis)."""
-        return ops.Pad.apply(self, pad_width=ops.normalize_pad(pad_width, self.ndim), value=value)
+        return movement.Pad.apply(self, pad_width=checks.normalize_pad(pad_width, self.ndim), value=value)
 
     # ------------------------------------------------------------ contractions
     def matmul(self, other: Any) -> "Tensor":
         """Matrix product with NumPy semantics (1-D, 2-D, batched with broadcast batch dims)."""
-        return ops.MatMul.apply(self, self._lift(other))
+        return matmul_op.MatMul.apply(self, self._lift(other))
 
     def conv2d(self, weight: "Tensor", bias: Optional["Tensor"] = None,
                stride: IntOrPair = 1, padding: IntOrPair = 0) -> "Tensor":
         """2-D cross-correlation, NCHW input, (F, C, KH, KW) weight; see `tg.conv2d`."""
-        from .conv import conv2d
+        from .ops.conv import conv2d
         return conv2d(self, weight, bias, stride, padding)
 
     def threshold(self, t: "Tensor") -> "Tensor":
         """Add a per-channel threshold t of shape (C,) over N, H, W."""
-        from .conv import threshold
+        from .ops.conv import threshold
         return threshold(self, t)
 
     def avg_pool2d(self, kernel_size: IntOrPair, stride: Optional[IntOrPair] = None) -> "Tensor":
-        from .conv import avg_pool2d
+        from .ops.pool import avg_pool2d
         return avg_pool2d(self, kernel_size, stride)
 
     def max_pool2d(self, kernel_size: IntOrPair, stride: Optional[IntOrPair] = None) -> "Tensor":
-        from .conv import max_pool2d
+        from .ops.pool import max_pool2d
         return max_pool2d(self, kernel_size, stride)
 
 
@@ -372,9 +379,9 @@ def concatenate(tensors: Sequence[Any], axis: int = 0) -> Tensor:
     if not tensors:
         raise ValueError("concatenate: need at least one tensor")
     tensors = [t if isinstance(t, Tensor) else Tensor(t) for t in tensors]
-    ops.check_concat_shapes([t.shape for t in tensors], axis)
-    axis = ops.normalize_axis(axis, tensors[0].ndim, "concatenate")[0]
-    return ops.Concatenate.apply(*tensors, axis=axis)
+    checks.check_concat_shapes([t.shape for t in tensors], axis)
+    axis = checks.normalize_axis(axis, tensors[0].ndim, "concatenate")[0]
+    return movement.Concatenate.apply(*tensors, axis=axis)
 
 
 def stack(tensors: Sequence[Any], axis: int = 0) -> Tensor:
@@ -386,6 +393,11 @@ def stack(tensors: Sequence[Any], axis: int = 0) -> Tensor:
     if len(shapes) != 1:
         raise ValueError(f"stack: all tensors must have the same shape, got {[t.shape for t in tensors]}")
     ndim = tensors[0].ndim + 1
-    axis = ops.normalize_axis(axis, ndim, "stack")[0]
+    axis = checks.normalize_axis(axis, ndim, "stack")[0]
     expanded = [t.reshape(t.shape[:axis] + (1,) + t.shape[axis:]) for t in tensors]
     return concatenate(expanded, axis)
+
+
+def as_tensor(x: Any) -> Tensor:
+    """`x` itself if it is a Tensor, else a new (float32 for float data) Tensor of it."""
+    return x if isinstance(x, Tensor) else Tensor(x)

@@ -21,8 +21,8 @@ import numpy as np
 from .anomaly import creation_note
 
 if TYPE_CHECKING:  # pragma: no cover
-    from .autograd import Context
-    from .tensor import Tensor
+    from .function import Context
+    from ..tensor import Tensor
 
 
 class VersionCounter:

@@ -1,13 +1,13 @@
 """Losses and activations as functions of tensors."""
 from __future__ import annotations
 
-from typing import Any, Optional, Tuple
+from typing import Any, Optional
 
 import numpy as np
 
-from .autograd import Context, Function
-from .ops import stable_sigmoid
-from .tensor import Tensor
+from ..ops.elementwise import Softplus
+from ..ops.loss import BinaryCrossEntropy
+from ..tensor import Tensor
 
 
 def _as_tensor(x: Any, like: Optional[Tensor] = None) -> Tensor:
@@ -76,33 +76,6 @@ def cross_entropy(logits: Tensor, labels: Any, reduction: str = "mean") -> Tenso
     return _reduce(-picked, reduction, "cross_entropy")
 
 
-class BinaryCrossEntropy(Function):
-    """-(y log p + (1 - y) log(1 - p)) elementwise, each log clamped at -100 (as PyTorch does),
-    so p = 0 or 1 gives a finite loss and gradient."""
-    op_name = "binary_cross_entropy"
-
-    @staticmethod
-    def forward(ctx: Context, p: np.ndarray, y: np.ndarray) -> np.ndarray:
-        with np.errstate(divide="ignore"):
-            log_p = np.maximum(np.log(p), -100)
-            log_q = np.maximum(np.log1p(-p), -100)
-        ctx.save_for_backward(p, y)
-        return -(y * log_p + (1 - y) * log_q)
-
-    @staticmethod
-    def backward(ctx: Context, grad: np.ndarray) -> Tuple[Optional[np.ndarray], Optional[np.ndarray]]:
-        p, y = ctx.saved_tensors
-        gp = gy = None
-        if ctx.needs_input_grad[0]:
-            # d/dp = (p - y) / (p (1 - p)), the denominator at least 1e-12 as in PyTorch, so the
-            # gradient stays finite in float32 at p = 0 or 1 (and sigmoid's backward gives 0, not NaN)
-            gp = grad * (p - y) / np.maximum(p * (1 - p), 1e-12)
-        if ctx.needs_input_grad[1]:
-            with np.errstate(divide="ignore"):
-                gy = grad * (np.maximum(np.log1p(-p), -100) - np.maximum(np.log(p), -100))
-        return gp, gy
-
-
 def binary_cross_entropy(input: Tensor, target: Any, reduction: str = "mean") -> Tensor:
     """Binary cross-entropy of probabilities in [0, 1] against targets in [0, 1]."""
     target = _as_tensor(target, input)
@@ -120,20 +93,6 @@ def binary_cross_entropy_with_logits(logits: Tensor, target: Any, reduction: str
     _same_shape("binary_cross_entropy_with_logits", logits, target)
     loss = softplus(logits) - logits * target
     return _reduce(loss, reduction, "binary_cross_entropy_with_logits")
-
-
-class Softplus(Function):
-    """log(1 + exp(x)), stable for any x; gradient sigmoid(x)."""
-
-    @staticmethod
-    def forward(ctx: Context, x: np.ndarray) -> np.ndarray:
-        ctx.save_for_backward(x)
-        return np.maximum(x, 0) + np.log1p(np.exp(-np.abs(x)))
-
-    @staticmethod
-    def backward(ctx: Context, grad: np.ndarray) -> np.ndarray:
-        (x,) = ctx.saved_tensors
-        return grad * stable_sigmoid(x)
 
 
 def softplus(x: Tensor) -> Tensor:

@@ -5,12 +5,12 @@ Re-exported by :mod:`tinygrad_np.data`; needs ``pip install "tinygrad_np[vision]
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 
-if TYPE_CHECKING:
-    from .data import ImageDataset
+from .dataset import ImageDataset
+from .images import check_size, pil_to_gray, require_pillow, resize
 
 __all__ = ["load_builtin_cat", "load_builtin_faces"]
 
@@ -36,14 +36,12 @@ def load_builtin_faces(size: int = 50) -> ImageDataset:
     The first 100 are faces (label 0, "face"), the last 100 are background patches (label 1,
     "not_face"). ``paths`` are "lfw_subset[i]".
     """
-    from .data import ImageDataset, _check_size, _resize
-
-    size = _check_size(size)
+    size = check_size(size)
     raw = np.asarray(_require_skimage_data().lfw_subset())
     if raw.shape != (200, 25, 25):
         raise ValueError(f"load_builtin_faces: unexpected lfw_subset shape {raw.shape}, expected (200, 25, 25)")
     faces = _to_unit(raw)
-    images = np.stack([_resize(img, size) for img in faces])[:, None]  # (200, 1, size, size)
+    images = np.stack([resize(img, size) for img in faces])[:, None]  # (200, 1, size, size)
     labels = np.repeat(np.arange(2, dtype=np.int64), 100)
     return ImageDataset(images, labels, ["face", "not_face"], [f"lfw_subset[{i}]" for i in range(200)])
 
@@ -51,9 +49,7 @@ def load_builtin_faces(size: int = 50) -> ImageDataset:
 def load_builtin_cat(size: int = 50) -> np.ndarray:
     """The photo of Chelsea the cat (``skimage.data.chelsea``) as (size, size) float32 grayscale
     in [0, 1], converted and resized like :func:`tinygrad_np.data.load_image`."""
-    from .data import _check_size, _pil_to_gray, _require_pillow
-
-    size = _check_size(size)
-    Image = _require_pillow()
+    size = check_size(size)
+    Image = require_pillow()
     rgb = np.asarray(_require_skimage_data().chelsea())
-    return _pil_to_gray(Image.fromarray(rgb), size)
+    return pil_to_gray(Image.fromarray(rgb), size)

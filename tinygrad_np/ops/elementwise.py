@@ -1,4 +1,4 @@
-"""Primitive ops: elementwise, reductions, movement and matmul.
+"""Elementwise primitives: arithmetic, exp/log, activations, clip and cast.
 
 Each op is a `Function` with forward and backward side by side on plain ndarrays.
 Broadcasting is undone by the engine (`sum_to_shape`), so backward may return a
@@ -6,45 +6,15 @@ gradient of the broadcast shape.
 """
 from __future__ import annotations
 
-from typing import Any, Iterator, Optional, Sequence, Tuple
+from typing import Iterator, Optional, Tuple
 
 import numpy as np
 
+from ..autograd.function import Context, Function
 from . import parallel
-from .autograd import Context, Function
-from .shape_checks import (  # noqa: F401  (re-exported for tensor.py)
-    broadcast_shape, check_concat_shapes, check_permutation, normalize_axis,
-    normalize_index, normalize_pad, resolve_shape,
-)
+from .shape_checks import broadcast_shape
 
 
-def accumulator(shape: Tuple[int, ...], dtype: Any) -> np.ndarray:
-    """A zero-filled array to accumulate into with `+=`.
-
-    np.zeros maps fresh pages of a large array to the shared zero page, so `+=` faults on every
-    page twice (the read, then the copy-on-write); filling np.empty memory faults once.
-    """
-    out = np.empty(shape, dtype=dtype)
-    out.fill(0)
-    return out
-
-
-def sum_of(arrays: Sequence[np.ndarray], out: Optional[np.ndarray] = None) -> np.ndarray:
-    """Elementwise sum of equally shaped arrays, into `out` (a new array if None; `out` may be
-    arrays[0] itself, to add the rest into it)."""
-    if len(arrays) == 1:
-        if out is None:
-            return arrays[0].copy()
-        if out is not arrays[0]:
-            np.copyto(out, arrays[0])
-        return out
-    out = np.add(arrays[0], arrays[1], out=out)
-    for part in arrays[2:]:
-        out += part
-    return out
-
-
-# ---------------------------------------------------------------- elementwise
 class Add(Function):
     @staticmethod
     def forward(ctx: Context, a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -317,143 +287,15 @@ class Cast(Function):
         return grad  # the engine casts it back to the input's dtype
 
 
-# ----------------------------------------------------------------- reductions
-def _expand_reduced(grad: np.ndarray, shape: Tuple[int, ...], axis: Tuple[int, ...], keepdims: bool) -> np.ndarray:
-    """Re-insert the reduced axes of `grad` as size-1 dims so it broadcasts against `shape`."""
-    if not keepdims:
-        grad = np.expand_dims(grad, axis) if axis else grad.reshape((1,) * len(shape))
-    return grad
+class Softplus(Function):
+    """log(1 + exp(x)), stable for any x; gradient sigmoid(x)."""
 
-
-class Sum(Function):
     @staticmethod
-    def forward(ctx: Context, a: np.ndarray, axis: Tuple[int, ...], keepdims: bool) -> np.ndarray:
-        ctx.save_for_backward(a.shape)
-        return np.asarray(a.sum(axis=axis or None, keepdims=keepdims))
+    def forward(ctx: Context, x: np.ndarray) -> np.ndarray:
+        ctx.save_for_backward(x)
+        return np.maximum(x, 0) + np.log1p(np.exp(-np.abs(x)))
 
     @staticmethod
     def backward(ctx: Context, grad: np.ndarray) -> np.ndarray:
-        (shape,) = ctx.saved_tensors
-        axis = ctx.attrs["axis"] or tuple(range(len(shape)))
-        g = _expand_reduced(grad, shape, axis, ctx.attrs["keepdims"])
-        return np.broadcast_to(g, shape)
-
-
-class Max(Function):
-    """Maximum over axes; equal maxima share the gradient evenly."""
-
-    @staticmethod
-    def forward(ctx: Context, a: np.ndarray, axis: Tuple[int, ...], keepdims: bool) -> np.ndarray:
-        axes = axis or tuple(range(a.ndim))
-        if any(a.shape[i] == 0 for i in axes):  # reducing (0, 3) over axis 1 is fine: result (0,)
-            raise ValueError(f"max: cannot reduce an empty tensor of shape {a.shape}"
-                             + (f" over axis {axis}" if axis else ""))
-        out = a.max(axis=axes, keepdims=True)
-        ctx.save_for_backward(a, out)
-        return out if keepdims else np.asarray(out.reshape([n for i, n in enumerate(a.shape) if i not in axes]))
-
-    @staticmethod
-    def backward(ctx: Context, grad: np.ndarray) -> np.ndarray:
-        a, out = ctx.saved_tensors
-        axes = ctx.attrs["axis"] or tuple(range(a.ndim))
-        winners = a == out
-        count = winners.sum(axis=axes, keepdims=True)
-        g = grad.reshape(out.shape)
-        return winners * (g / count)
-
-
-# ------------------------------------------------------------------- movement
-class Reshape(Function):
-    @staticmethod
-    def forward(ctx: Context, a: np.ndarray, shape: Tuple[int, ...]) -> np.ndarray:
-        ctx.save_for_backward(a.shape)
-        return a.reshape(shape)
-
-    @staticmethod
-    def backward(ctx: Context, grad: np.ndarray) -> np.ndarray:
-        (shape,) = ctx.saved_tensors
-        return grad.reshape(shape)
-
-
-class Permute(Function):
-    op_name = "permute"
-
-    @staticmethod
-    def forward(ctx: Context, a: np.ndarray, axes: Tuple[int, ...]) -> np.ndarray:
-        return a.transpose(axes)
-
-    @staticmethod
-    def backward(ctx: Context, grad: np.ndarray) -> np.ndarray:
-        return grad.transpose(np.argsort(ctx.attrs["axes"]))
-
-
-class Index(Function):
-    """x[index] for basic and advanced indices; repeated indices accumulate in backward."""
-
-    @staticmethod
-    def forward(ctx: Context, a: np.ndarray, index: Any) -> np.ndarray:
-        ctx.save_for_backward(a.shape)
-        return np.asarray(a[index])
-
-    @staticmethod
-    def backward(ctx: Context, grad: np.ndarray) -> np.ndarray:
-        (shape,) = ctx.saved_tensors
-        out = accumulator(shape, grad.dtype)
-        np.add.at(out, ctx.attrs["index"], grad)
-        return out
-
-
-class Pad(Function):
-    @staticmethod
-    def forward(ctx: Context, a: np.ndarray, pad_width: Tuple[Tuple[int, int], ...], value: float) -> np.ndarray:
-        return np.pad(a, pad_width, mode="constant", constant_values=value)
-
-    @staticmethod
-    def backward(ctx: Context, grad: np.ndarray) -> np.ndarray:
-        crop = tuple(slice(lo, n - hi) for (lo, hi), n in zip(ctx.attrs["pad_width"], grad.shape))
-        return grad[crop]
-
-
-class Concatenate(Function):
-    @staticmethod
-    def forward(ctx: Context, *arrays: np.ndarray, axis: int) -> np.ndarray:
-        ctx.save_for_backward(np.cumsum([x.shape[axis] for x in arrays])[:-1])
-        return np.concatenate(arrays, axis=axis)
-
-    @staticmethod
-    def backward(ctx: Context, grad: np.ndarray) -> Tuple[np.ndarray, ...]:
-        (splits,) = ctx.saved_tensors
-        return tuple(np.split(grad, splits, axis=ctx.attrs["axis"]))
-
-
-# --------------------------------------------------------------------- matmul
-class MatMul(Function):
-    """NumPy matmul semantics: 1-D operands are promoted to matrices and the extra dim dropped."""
-
-    @staticmethod
-    def forward(ctx: Context, a: np.ndarray, b: np.ndarray) -> np.ndarray:
-        if a.ndim == 0 or b.ndim == 0:
-            raise ValueError(f"matmul: operands must be at least 1-D, got shapes {a.shape} and {b.shape}")
-        k_a = a.shape[-1]
-        k_b = b.shape[-2] if b.ndim > 1 else b.shape[0]
-        if k_a != k_b:
-            raise ValueError(f"matmul: inner dimensions differ: {a.shape} @ {b.shape} ({k_a} != {k_b})")
-        broadcast_shape("matmul", a.shape[:-2], b.shape[:-2])
-        ctx.save_for_backward(a, b)
-        return np.matmul(a, b)
-
-    @staticmethod
-    def backward(ctx: Context, grad: np.ndarray) -> Tuple[Optional[np.ndarray], Optional[np.ndarray]]:
-        a, b = ctx.saved_tensors
-        a2 = a[None, :] if a.ndim == 1 else a          # (..., M, K)
-        b2 = b[:, None] if b.ndim == 1 else b          # (..., K, N)
-        g = np.expand_dims(grad, -1) if b.ndim == 1 else grad
-        g = np.expand_dims(g, -2) if a.ndim == 1 else g  # g: (..., M, N)
-        ga = gb = None
-        if ctx.needs_input_grad[0]:
-            ga = np.matmul(g, np.swapaxes(b2, -1, -2))  # (..., M, N) x (..., N, K) -> (..., M, K)
-            ga = ga[..., 0, :] if a.ndim == 1 else ga
-        if ctx.needs_input_grad[1]:
-            gb = np.matmul(np.swapaxes(a2, -1, -2), g)  # (..., K, M) x (..., M, N) -> (..., K, N)
-            gb = gb[..., 0] if b.ndim == 1 else gb
-        return ga, gb
+        (x,) = ctx.saved_tensors
+        return grad * stable_sigmoid(x)

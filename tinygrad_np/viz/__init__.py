@@ -18,8 +18,8 @@ import shutil
 import warnings
 from typing import Any, List, Optional, Union
 
-from .viz_dot import dot_lines
-from .viz_trace import Graph, trace
+from .dot import dot_lines
+from .trace import Graph, trace
 
 __all__ = ["to_dot", "draw", "trace", "Graph", "FORMATS", "INSTALL_HINT"]
 

@@ -11,8 +11,9 @@ from collections import deque
 from dataclasses import dataclass, field
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
-from . import autograd
-from .tensor import Tensor
+from ..autograd import engine
+from ..autograd import function as tape
+from ..tensor import Tensor
 
 # Ops whose inputs are interchangeable (or that have one input) get unlabelled edges; every
 # other op labels each input edge with its argument name or position.
@@ -32,7 +33,7 @@ class Node:
     id: str
     kind: str                      # "parameter" | "input" | "intermediate" | "root" | "op"
     tensor: Optional[Tensor] = None
-    ctx: Optional[autograd.Context] = None
+    ctx: Optional[tape.Context] = None
     scope: Tuple[str, ...] = ()    # module path used for clustering
     step: Optional[int] = None     # op nodes: 1-based position in backward's visiting order
     notes: List[str] = field(default_factory=list)  # e.g. what max_nodes left out next to it
@@ -105,7 +106,7 @@ def backward_steps(roots: Sequence[Tensor]) -> Dict[int, int]:
     """
     steps: Dict[int, int] = {}
     for root in roots:
-        for t in autograd.iter_graph(root):
+        for t in engine.iter_graph(root):
             key = id(t._ctx)
             if key not in steps:
                 steps[key] = len(steps) + 1

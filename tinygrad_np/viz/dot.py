@@ -10,8 +10,8 @@ from typing import Any, Dict, List, Optional, Tuple
 
 import numpy as np
 
-from .tensor import Tensor
-from .viz_trace import Graph, Node
+from ..tensor import Tensor
+from .trace import Graph, Node
 
 FONT = "Helvetica"
 MAX_ATTR_CHARS = 48

@@ -20,8 +20,8 @@ from typing import Any, Callable, Dict, List, NamedTuple, Optional, Tuple, Union
 
 import numpy as np
 
-from .autograd import current_scope, name_scope
-from .tensor import Tensor
+from ..autograd.grad_mode import current_scope, name_scope
+from ..tensor import Tensor
 
 __all__ = ["Parameter", "Module", "RemovableHandle", "IncompatibleKeys"]
 

@@ -1,4 +1,4 @@
-"""Optimizers: `SGD` and `Adam`, with the update rules of torch.optim.SGD and torch.optim.Adam.
+"""The base class of the optimizers (`SGD`, `Adam`), whose update rules are torch.optim's.
 
 Updates are written in place into each parameter's array (`p.data`), in the parameter's
 dtype, so modules and optimizers keep referencing the same arrays. Parameters whose grad
@@ -19,9 +19,8 @@ from typing import Any, Dict, Iterable, List, Tuple
 
 import numpy as np
 
-from .tensor import Tensor
+from ..tensor import Tensor
 
-__all__ = ["Optimizer", "SGD", "Adam"]
 
 
 class Optimizer(ABC):
@@ -151,95 +150,3 @@ class Optimizer(ABC):
     def __repr__(self) -> str:
         hp = ", ".join(f"{k}={v}" for k, v in self.hyperparameters().items())
         return f"{type(self).__name__}({len(self.params)} parameters, {hp})"
-
-
-class SGD(Optimizer):
-    """Stochastic gradient descent with optional momentum, dampening, Nesterov and L2 weight decay.
-
-    d = g + weight_decay * p; with momentum, buf = d on the first step and
-    buf = momentum * buf + (1 - dampening) * d after; d = d + momentum * buf (Nesterov) or buf;
-    p -= lr * d. Same as torch.optim.SGD.
-    """
-
-    _hyper = ("momentum", "dampening", "weight_decay", "nesterov")
-    _state_arrays = ("momentum_buffer",)
-
-    def __init__(self, params: Iterable[Tensor], lr: float, momentum: float = 0.0, weight_decay: float = 0.0,
-                 nesterov: bool = False, dampening: float = 0.0):
-        super().__init__(params, lr)
-        self._configure(momentum, dampening, weight_decay, nesterov)
-
-    def _configure(self, momentum: float, dampening: float, weight_decay: float, nesterov: bool) -> None:
-        if momentum < 0 or weight_decay < 0:
-            raise ValueError(f"SGD: momentum and weight_decay must be >= 0, got momentum={momentum}, "
-                             f"weight_decay={weight_decay}")
-        if nesterov and (momentum <= 0 or dampening != 0):
-            raise ValueError(f"SGD: nesterov needs momentum > 0 and dampening = 0, got momentum={momentum}, "
-                             f"dampening={dampening}")
-        self.momentum, self.dampening = float(momentum), float(dampening)
-        self.weight_decay, self.nesterov = float(weight_decay), bool(nesterov)
-
-    def _set_hyperparameters(self, values: Dict[str, Any]) -> None:
-        self.lr = self._check_lr(float(values["lr"]))
-        self._configure(float(values["momentum"]), float(values["dampening"]), float(values["weight_decay"]),
-                        bool(values["nesterov"]))
-
-    def _update(self, param: np.ndarray, grad: np.ndarray, state: Dict[str, Any]) -> None:
-        d = grad + self.weight_decay * param if self.weight_decay else grad
-        if self.momentum:
-            buf = state.get("momentum_buffer")
-            if buf is None:
-                buf = state["momentum_buffer"] = np.array(d, copy=True)
-            else:
-                buf *= self.momentum
-                buf += (1.0 - self.dampening) * d
-            d = d + self.momentum * buf if self.nesterov else buf
-        param -= self.lr * d
-
-
-class Adam(Optimizer):
-    """Adam with bias correction; weight_decay adds weight_decay * p to the gradient (L2, not AdamW).
-
-    m = b1 m + (1 - b1) g; v = b2 v + (1 - b2) g^2; p -= lr / (1 - b1^t) * m / (sqrt(v) / sqrt(1 - b2^t) + eps),
-    with t counted per parameter. Same as torch.optim.Adam.
-    """
-
-    _hyper = ("betas", "eps", "weight_decay")
-    _state_arrays = ("exp_avg", "exp_avg_sq")
-    _per_param_step = True
-
-    def __init__(self, params: Iterable[Tensor], lr: float = 1e-3, betas: Tuple[float, float] = (0.9, 0.999),
-                 eps: float = 1e-8, weight_decay: float = 0.0):
-        super().__init__(params, lr)
-        self._configure(betas, eps, weight_decay)
-
-    def _configure(self, betas: Any, eps: float, weight_decay: float) -> None:
-        b = tuple(float(x) for x in np.asarray(betas, dtype=np.float64).reshape(-1))
-        if len(b) != 2 or not all(0.0 <= x < 1.0 for x in b):
-            raise ValueError(f"Adam: betas must be two numbers in [0, 1), got {betas!r}")
-        if eps < 0 or weight_decay < 0:
-            raise ValueError(f"Adam: eps and weight_decay must be >= 0, got eps={eps}, weight_decay={weight_decay}")
-        self.betas: Tuple[float, float] = (b[0], b[1])
-        self.eps, self.weight_decay = float(eps), float(weight_decay)
-
-    def _set_hyperparameters(self, values: Dict[str, Any]) -> None:
-        self.lr = self._check_lr(float(values["lr"]))
-        self._configure(values["betas"], float(values["eps"]), float(values["weight_decay"]))
-
-    def _update(self, param: np.ndarray, grad: np.ndarray, state: Dict[str, Any]) -> None:
-        b1, b2 = self.betas
-        if self.weight_decay:
-            grad = grad + self.weight_decay * param
-        if "exp_avg" not in state:
-            state["step"] = 0
-            state["exp_avg"] = np.zeros_like(param)
-            state["exp_avg_sq"] = np.zeros_like(param)
-        state["step"] += 1
-        t = state["step"]
-        m, v = state["exp_avg"], state["exp_avg_sq"]
-        m += (1.0 - b1) * (grad - m)  # = b1 m + (1 - b1) g, as torch's lerp
-        v *= b2
-        v += (1.0 - b2) * (grad * grad)
-        step_size = self.lr / (1.0 - b1 ** t)
-        denom = np.sqrt(v) / math.sqrt(1.0 - b2 ** t) + self.eps
-        param -= step_size * (m / denom)

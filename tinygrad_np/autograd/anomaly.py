@@ -17,14 +17,14 @@ from typing import TYPE_CHECKING, Any, Callable, Optional, TypeVar
 import numpy as np
 
 if TYPE_CHECKING:  # pragma: no cover
-    from .autograd import Context
+    from .function import Context
 
 class _State(threading.local):
     enabled = False  # read by every op: a class default makes it a plain attribute lookup
 
 
 _state = _State()
-_PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__)) + os.sep
+_PACKAGE_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep  # tinygrad_np/
 F = TypeVar("F", bound=Callable[..., Any])
 
 

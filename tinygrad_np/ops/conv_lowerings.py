@@ -26,7 +26,7 @@ from typing import Any, Callable, Dict, Iterator, List, Optional, Tuple, TypeVar
 import numpy as np
 
 from . import parallel
-from .ops import accumulator, sum_of
+from .accumulate import accumulator, sum_of
 
 T = TypeVar("T")
 

@@ -62,12 +62,10 @@ def check_permutation(axes: Sequence[Any], ndim: int) -> Tuple[int, ...]:
 
 
 def normalize_index(index: Any, shape: Tuple[int, ...]) -> Any:
-    """Turn tensors inside an index into arrays and check the index against the shape."""
-    from .tensor import Tensor
+    """Turn lists inside an index into arrays and check the index against the shape (tensors
+    inside the index were already replaced by their arrays)."""
 
     def plain(i: Any) -> Any:
-        if isinstance(i, Tensor):
-            i = i.data
         if isinstance(i, list):
             i = np.asarray(i)
         if isinstance(i, np.ndarray) and i.dtype.kind not in "biu":
@@ -118,3 +116,9 @@ def pair(value: Any, name: str, op: str, minimum: int) -> Tuple[int, int]:
     if min(vals) < minimum:
         raise ValueError(f"{op}: {name} must be >= {minimum}, got {value!r}")
     return int(vals[0]), int(vals[1])
+
+
+def check_nchw(op: str, x: Any) -> None:
+    """Require a 4-D (N, C, H, W) tensor or array."""
+    if x.ndim != 4:
+        raise ValueError(f"{op}: input must be 4-D (N, C, H, W), got shape {x.shape}")

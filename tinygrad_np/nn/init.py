@@ -16,7 +16,7 @@ from typing import Any, Optional, Tuple, TypeVar
 
 import numpy as np
 
-from .tensor import Tensor
+from ..tensor import Tensor
 
 T = TypeVar("T", Tensor, np.ndarray)
 

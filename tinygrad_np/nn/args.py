@@ -1,0 +1,33 @@
+"""Checks of layer constructor arguments, shared by the layers of `tg.nn`."""
+from __future__ import annotations
+
+import math
+from typing import Any, Optional
+
+import numpy as np
+
+from . import init
+from .module import Parameter
+
+
+def positive_int(value: Any, name: str, layer: str) -> int:
+    if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value < 1:
+        raise ValueError(f"{layer}: {name} must be a positive int, got {value!r}")
+    return int(value)
+
+
+def float_dtype(dtype: Any, layer: str) -> np.dtype:
+    dt = np.dtype(dtype)
+    if dt.kind != "f":
+        raise TypeError(f"{layer}: dtype must be a floating point type, got {dt}")
+    return dt
+
+
+def reset_default(weight: Parameter, bias: Optional[Parameter], rng: Optional[np.random.Generator]) -> None:
+    """PyTorch's default init: kaiming_uniform(a=sqrt(5)) for the weight, U(+-1/sqrt(fan_in)) for the bias."""
+    rng = np.random.default_rng() if rng is None else rng
+    init.kaiming_uniform_(weight, rng, a=math.sqrt(5))
+    if bias is not None:
+        fan_in, _ = init.calculate_fan_in_and_fan_out(weight.shape)
+        bound = 1.0 / math.sqrt(fan_in)
+        init.uniform_(bias, -bound, bound, rng)

@@ -1,0 +1,63 @@
+"""Convolution layers: Conv2d, and Threshold (a per-channel bias, the original project's "threshold")."""
+from __future__ import annotations
+
+from typing import Any, Optional, Tuple, Union
+
+import numpy as np
+
+from ..ops.conv import conv2d
+from ..ops.shape_checks import pair
+from ..tensor import Tensor, as_tensor
+from .args import float_dtype, positive_int, reset_default
+from .module import Module, Parameter
+
+IntOrPair = Union[int, Tuple[int, int]]
+
+
+class Conv2d(Module):
+    """2-D cross-correlation layer: weight (F, C, KH, KW), bias (F,) or None; see `tg.conv2d`."""
+
+    def __init__(self, in_channels: int, out_channels: int, kernel_size: IntOrPair, stride: IntOrPair = 1,
+                 padding: IntOrPair = 0, bias: bool = True, rng: Optional[np.random.Generator] = None,
+                 dtype: Any = np.float32):
+        super().__init__()
+        self.in_channels = positive_int(in_channels, "in_channels", "Conv2d")
+        self.out_channels = positive_int(out_channels, "out_channels", "Conv2d")
+        self.kernel_size = pair(kernel_size, "kernel_size", "Conv2d", 1)
+        self.stride = pair(stride, "stride", "Conv2d", 1)
+        self.padding = pair(padding, "padding", "Conv2d", 0)
+        dt = float_dtype(dtype, "Conv2d")
+        self.weight = Parameter(np.zeros((self.out_channels, self.in_channels) + self.kernel_size), dtype=dt)
+        self.bias = Parameter(np.zeros(self.out_channels), dtype=dt) if bias else None
+        self.reset_parameters(rng)
+
+    def reset_parameters(self, rng: Optional[np.random.Generator] = None) -> None:
+        """Re-draw weight and bias with PyTorch's default initialisation."""
+        reset_default(self.weight, self.bias, rng)
+
+    def forward(self, x: Any) -> Tensor:
+        # (N, C, H, W) x (F, C, KH, KW) -> (N, F, OH, OW)
+        return conv2d(as_tensor(x), self.weight, self.bias, self.stride, self.padding)
+
+    def extra_repr(self) -> str:
+        s = f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, stride={self.stride}"
+        if self.padding != (0, 0):
+            s += f", padding={self.padding}"
+        if self.bias is None:
+            s += ", bias=False"
+        return s
+
+
+class Threshold(Module):
+    """A learnable per-channel value (C,) added over N, H, W: `x.threshold(self.value)`."""
+
+    def __init__(self, channels: int, init: float = 0.0, dtype: Any = np.float32):
+        super().__init__()
+        self.channels = positive_int(channels, "channels", "Threshold")
+        self.value = Parameter(np.full(self.channels, init), dtype=float_dtype(dtype, "Threshold"))
+
+    def forward(self, x: Any) -> Tensor:
+        return as_tensor(x).threshold(self.value)
+
+    def extra_repr(self) -> str:
+        return f"channels={self.channels}"
