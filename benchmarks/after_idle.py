@@ -13,7 +13,6 @@ import argparse
 import os
 import sys
 import time
-from typing import List
 
 import numpy as np
 
@@ -22,7 +21,7 @@ from bench_zhang import candidates  # noqa: E402
 from timing import thread_settings  # noqa: E402
 
 
-def per_call_ms(fn, pause: float, calls: int, rounds: int) -> List[float]:
+def per_call_ms(fn, pause: float, calls: int, rounds: int) -> list[float]:
     """Median milliseconds of the k-th call after a pause, for k = 1..calls."""
     for _ in range(5):
         fn()
@@ -38,7 +37,7 @@ def per_call_ms(fn, pause: float, calls: int, rounds: int) -> List[float]:
     return list(np.median(table, axis=0))
 
 
-def main(argv: List[str] = None) -> None:
+def main(argv: list[str] = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--batch", type=int, default=64)
     parser.add_argument("--pause", type=float, default=0.3)

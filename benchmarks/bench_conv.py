@@ -11,7 +11,6 @@ import argparse
 import json
 import os
 import sys
-from typing import Dict, List
 
 import numpy as np
 
@@ -31,7 +30,7 @@ SHAPES = [
 ]
 
 
-def bench_shape(name: str, x_shape, w_shape, stride: int, padding: int, rounds: int) -> Dict[str, object]:
+def bench_shape(name: str, x_shape, w_shape, stride: int, padding: int, rounds: int) -> dict[str, object]:
     import torch
 
     rng = np.random.default_rng(0)
@@ -54,12 +53,13 @@ def bench_shape(name: str, x_shape, w_shape, stride: int, padding: int, rounds: 
     with tg.no_grad():
         out_shape = tg.conv2d(x, w, b, stride=stride, padding=padding).shape
     grad_out = rng.standard_normal(out_shape).astype(np.float32)
-    for mine, ref, what in zip(ours(), theirs(), ("output", "input grad", "weight grad", "bias grad")):
+    for mine, ref, what in zip(ours(), theirs(), ("output", "input grad", "weight grad", "bias grad"), strict=False):
         ref = ref.detach().numpy()
         mine = mine.data if hasattr(mine, "data") and not isinstance(mine, np.ndarray) else mine
         scale = np.abs(ref).max() + 1e-12
         if np.abs(mine - ref).max() / scale > 1e-4:
-            raise SystemExit(f"{name}: {what} differs from PyTorch by {np.abs(mine - ref).max() / scale:.2e} (relative)")
+            error = np.abs(mine - ref).max() / scale
+            raise SystemExit(f"{name}: {what} differs from PyTorch by {error:.2e} (relative)")
     timings = interleaved({"tinygrad_np": ours, "torch": theirs}, rounds=rounds)
     xp_shape = (x_shape[0], x_shape[1], x_shape[2] + 2 * padding, x_shape[3] + 2 * padding)
     chosen = []
@@ -73,7 +73,7 @@ def bench_shape(name: str, x_shape, w_shape, stride: int, padding: int, rounds: 
     }
 
 
-def main(argv: List[str] = None) -> None:
+def main(argv: list[str] = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=20)
     parser.add_argument("--json", action="store_true", help="print one JSON object")
@@ -81,7 +81,7 @@ def main(argv: List[str] = None) -> None:
     try:
         import torch  # noqa: F401
     except ImportError:
-        raise SystemExit('PyTorch is needed: pip install -e ".[bench]"')
+        raise SystemExit('PyTorch is needed: pip install -e ".[bench]"') from None
     rows = [bench_shape(*shape, rounds=args.rounds) for shape in SHAPES]
     if args.json:
         print(json.dumps({"threads": thread_settings(), "results": rows}, indent=2))

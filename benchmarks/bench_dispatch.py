@@ -14,8 +14,8 @@ import argparse
 import os
 import sys
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from typing import Callable, List
 
 import numpy as np
 
@@ -27,7 +27,7 @@ def empty(part):
     return None
 
 
-def microseconds(fn: Callable[[], object], calls: int) -> List[float]:
+def microseconds(fn: Callable[[], object], calls: int) -> list[float]:
     samples = []
     for _ in range(calls):
         start = time.perf_counter()
@@ -36,7 +36,7 @@ def microseconds(fn: Callable[[], object], calls: int) -> List[float]:
     return [float(np.median(samples)) * 1e6, float(np.percentile(samples, 90)) * 1e6]
 
 
-def main(argv: List[str] = None) -> None:
+def main(argv: list[str] = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--calls", type=int, default=3000)
     args = parser.parse_args(argv)

@@ -13,7 +13,6 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from typing import List
 
 import numpy as np
 
@@ -40,7 +39,7 @@ def pass_functions(xp, w, g, stride: int, pass_name: str, block: int):
             "im2col": lambda: algo.im2col_weight_grad(xp, g, w.shape, s, s)}
 
 
-def main(argv: List[str] = None) -> None:
+def main(argv: list[str] = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=7)
     parser.add_argument("--batch-scale", type=float, default=1.0, help="multiply each layer's batch")

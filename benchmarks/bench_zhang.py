@@ -15,8 +15,6 @@ import json
 import os
 import subprocess
 import sys
-import time
-from typing import Dict, List
 
 import numpy as np
 
@@ -32,7 +30,7 @@ from models.zhang_cnn import ZhangCNN  # noqa: E402
 class TorchZhang:
     """The same network in PyTorch, written independently, with weights copied from ours."""
 
-    def __init__(self, state: Dict[str, np.ndarray]):
+    def __init__(self, state: dict[str, np.ndarray]):
         import torch
         self.torch = torch
         self.params = {k: torch.tensor(v, requires_grad=True) for k, v in state.items()}
@@ -106,7 +104,7 @@ def candidates(n: int):
     return ours_forward, torch_forward, ours_step, lambda: ref.train_step(x_t, y_t)
 
 
-def time_original_loops(batches: List[int], rounds: int = 7) -> Dict[str, float]:
+def time_original_loops(batches: list[int], rounds: int = 7) -> dict[str, float]:
     """Milliseconds of the original loops' forward of one image, and of our forward at each
     batch size, timed in the same interleaved rounds (a slow phase of the machine hits both)."""
     from original_loops import forward_one_image
@@ -146,7 +144,7 @@ def peak_memory(library: str, n: int) -> float:
     return float(out.stdout.strip().splitlines()[-1])
 
 
-def main(argv: List[str] = None) -> None:
+def main(argv: list[str] = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--batches", type=int, nargs="+", default=[1, 16, 64, 256])
     parser.add_argument("--rounds", type=int, default=30)
@@ -159,9 +157,9 @@ def main(argv: List[str] = None) -> None:
     try:
         import torch  # noqa: F401
     except ImportError:
-        raise SystemExit('PyTorch is needed: pip install -e ".[bench]"')
+        raise SystemExit('PyTorch is needed: pip install -e ".[bench]"') from None
 
-    result: Dict[str, object] = {"threads": thread_settings(), "max_relative_difference": check_equal_to_torch()}
+    result: dict[str, object] = {"threads": thread_settings(), "max_relative_difference": check_equal_to_torch()}
     rows = []
     for n in args.batches:
         ours_forward, torch_forward, ours_step, torch_step = candidates(n)

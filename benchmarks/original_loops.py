@@ -8,7 +8,6 @@ connected layer with thresholds, sigmoid), one image at a time.
 from __future__ import annotations
 
 import math
-from typing import Dict
 
 import numpy as np
 
@@ -37,7 +36,7 @@ def _mean_pool(fmap: np.ndarray) -> np.ndarray:
     return out
 
 
-def forward_one_image(image: np.ndarray, params: Dict[str, np.ndarray]) -> np.ndarray:
+def forward_one_image(image: np.ndarray, params: dict[str, np.ndarray]) -> np.ndarray:
     """Outputs (2,) for one standardised 50x50 image, with loops as in the original project.
 
     params: "conv1.weight" (6, 1, 11, 11), "thr1.value" (6,), "conv2.weight" (12, 6, 5, 5),

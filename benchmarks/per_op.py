@@ -18,21 +18,20 @@ import collections
 import os
 import sys
 import time
-from typing import Callable, Dict, List, Optional, Tuple
+from collections.abc import Callable
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import numpy as np  # noqa: E402
 from bench_zhang import candidates  # noqa: E402
 from timing import interleaved, thread_settings  # noqa: E402
-
-import numpy as np  # noqa: E402
 
 import tinygrad_np as tg  # noqa: E402
 from tinygrad_np.autograd import function as autograd  # noqa: E402
 
 
-def per_op_ms(fn, calls: int) -> Dict[str, List[float]]:
+def per_op_ms(fn, calls: int) -> dict[str, list[float]]:
     """{op name: [ms per pass, calls per pass]} over `calls` passes, plus the whole pass."""
-    spent: Dict[str, List[float]] = collections.defaultdict(lambda: [0.0, 0])
+    spent: dict[str, list[float]] = collections.defaultdict(lambda: [0.0, 0])
     original = autograd.Function.apply.__func__
 
     def timed_apply(cls, *inputs, **attrs):
@@ -60,9 +59,9 @@ def per_op_ms(fn, calls: int) -> Dict[str, List[float]]:
     return table
 
 
-def captured_primitives(fn) -> List[Tuple[type, Tuple[np.ndarray, ...], dict]]:
+def captured_primitives(fn) -> list[tuple[type, tuple[np.ndarray, ...], dict]]:
     """(Function class, input arrays, attributes) of every primitive one call of fn runs."""
-    calls: List[Tuple[type, Tuple[np.ndarray, ...], dict]] = []
+    calls: list[tuple[type, tuple[np.ndarray, ...], dict]] = []
 
     def record(ctx, out) -> None:
         calls.append((ctx.fn, tuple(p.data for p in ctx.parents), dict(ctx.attrs)))
@@ -75,7 +74,7 @@ def captured_primitives(fn) -> List[Tuple[type, Tuple[np.ndarray, ...], dict]]:
     return calls
 
 
-def torch_equivalent(name: str, arrays: Tuple[np.ndarray, ...], attrs: dict) -> Optional[Callable[[], object]]:
+def torch_equivalent(name: str, arrays: tuple[np.ndarray, ...], attrs: dict) -> Callable[[], object] | None:
     """PyTorch's op for one of our primitives on the same arrays, or None if not compared."""
     import torch
     import torch.nn.functional as F
@@ -93,17 +92,20 @@ def torch_equivalent(name: str, arrays: Tuple[np.ndarray, ...], attrs: dict) -> 
     return None
 
 
-def side_by_side(forward, rounds: int) -> Dict[str, List[float]]:
+def side_by_side(forward, rounds: int) -> dict[str, list[float]]:
     """{op name: [our ms, PyTorch's ms]} per inference, each primitive timed on its own."""
     import torch
-    table: Dict[str, List[float]] = collections.defaultdict(lambda: [0.0, 0.0])
+    table: dict[str, list[float]] = collections.defaultdict(lambda: [0.0, 0.0])
     for fn_class, arrays, attrs in captured_primitives(forward):
         reference = torch_equivalent(fn_class.name(), arrays, attrs)
         if reference is None:
             continue
         inputs = [tg.Tensor(a) for a in arrays]
         with tg.no_grad(), torch.no_grad():
-            times = interleaved({"ours": lambda: fn_class.apply(*inputs, **attrs), "torch": reference},
+            def ours(fn_class=fn_class, inputs=inputs, attrs=attrs):
+                return fn_class.apply(*inputs, **attrs)
+
+            times = interleaved({"ours": ours, "torch": reference},
                                 rounds=rounds, sample_seconds=0.02)
         entry = table[fn_class.name()]
         entry[0] += times["ours"].median * 1e3
@@ -111,7 +113,7 @@ def side_by_side(forward, rounds: int) -> Dict[str, List[float]]:
     return table
 
 
-def main(argv: List[str] = None) -> None:
+def main(argv: list[str] = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--batch", type=int, default=64)
     parser.add_argument("--calls", type=int, default=40)

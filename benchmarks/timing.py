@@ -5,8 +5,8 @@ from __future__ import annotations
 import os
 import platform
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable, Dict, List
 
 import numpy as np
 
@@ -14,7 +14,7 @@ import numpy as np
 @dataclass
 class Timing:
     """Seconds per call over the measured rounds."""
-    samples: List[float]
+    samples: list[float]
 
     @property
     def median(self) -> float:
@@ -29,9 +29,9 @@ class Timing:
         return float(np.max(self.samples))
 
 
-def interleaved(candidates: Dict[str, Callable[[], object]], rounds: int = 20, warmup: int = 3,
+def interleaved(candidates: dict[str, Callable[[], object]], rounds: int = 20, warmup: int = 3,
                 sample_seconds: float = 0.05, cooldown_seconds: float = 0.3,
-                rewarm_seconds: float = 0.05) -> Dict[str, Timing]:
+                rewarm_seconds: float = 0.05) -> dict[str, Timing]:
     """Time each candidate once per round, alternating the order, after `warmup` calls each.
 
     One sample is the mean of enough back-to-back calls to last about `sample_seconds`.
@@ -45,14 +45,14 @@ def interleaved(candidates: Dict[str, Callable[[], object]], rounds: int = 20, w
     inference: ours 18-20 ms for the first three calls, then 12.6-13.1 ms; PyTorch's 11.3 ms for
     the first, then 9.4-9.6 ms).
     """
-    calls: Dict[str, int] = {}
+    calls: dict[str, int] = {}
     for name, fn in candidates.items():
         start = time.perf_counter()
         for _ in range(warmup):
             fn()
         per_call = (time.perf_counter() - start) / max(warmup, 1)
         calls[name] = max(1, int(sample_seconds / max(per_call, 1e-9)))
-    samples: Dict[str, List[float]] = {name: [] for name in candidates}
+    samples: dict[str, list[float]] = {name: [] for name in candidates}
     names = list(candidates)
     for r in range(rounds):
         for name in (names if r % 2 == 0 else names[::-1]):
@@ -67,9 +67,9 @@ def interleaved(candidates: Dict[str, Callable[[], object]], rounds: int = 20, w
     return {name: Timing(s) for name, s in samples.items()}
 
 
-def thread_settings() -> Dict[str, object]:
+def thread_settings() -> dict[str, object]:
     """What decides how many threads each library uses, for printing next to results."""
-    info: Dict[str, object] = {
+    info: dict[str, object] = {
         "cpu_count": os.cpu_count(),
         "machine": platform.machine(),
         "python": platform.python_version(),

@@ -10,8 +10,9 @@ import json
 import sys
 import time
 import warnings
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any, Callable, Optional, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -65,7 +66,8 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--optimizer", choices=T.OPTIMIZERS, help=f"default {DEFAULTS.optimizer}; sgd uses momentum 0.9")
     t.add_argument("--loss", choices=("mse", "ce"), help="mse: 0.5 * sum of squared errors of the 2 sigmoid "
                    "outputs (default); ce: softmax cross-entropy of the fc output")
-    t.add_argument("--seed", type=_non_negative_int, help=f"seed of init, split and shuffling (default {DEFAULTS.seed})")
+    t.add_argument("--seed", type=_non_negative_int,
+                   help=f"seed of init, split and shuffling (default {DEFAULTS.seed})")
     t.add_argument("--val-fraction", type=_fraction, help=f"validation share (default {DEFAULTS.val_fraction})")
     t.add_argument("--out", metavar="CKPT", help="checkpoint to write each epoch (default runs/zhang_cnn.npz; "
                    "with --resume, the resumed file)")
@@ -99,7 +101,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 # -------------------------------------------------------------------- commands
-def _train_config(args: argparse.Namespace, resume: Optional[dict]) -> T.TrainConfig:
+def _train_config(args: argparse.Namespace, resume: dict | None) -> T.TrainConfig:
     given = {"data": str(Path(args.data).expanduser().resolve()) if args.data else None,
              "epochs": args.epochs, "batch_size": args.batch_size, "lr": args.lr, "optimizer": args.optimizer,
              "loss": args.loss, "seed": args.seed, "val_fraction": args.val_fraction}
@@ -150,7 +152,7 @@ def _eval_dataset(args: argparse.Namespace, ckpt: dict) -> tgdata.ImageDataset:
     ds = T.load_dataset(args.data if args.data else cfg.data)
     if list(ds.class_names) != list(ckpt["class_names"]):
         warnings.warn(f"the classes {ds.class_names} of the data differ from the checkpoint's "
-                      f"{list(ckpt['class_names'])}; matching them by position")
+                      f"{list(ckpt['class_names'])}; matching them by position", stacklevel=2)
     if split == "all":
         return ds
     train_ds, val_ds = T.split(ds, cfg)
@@ -174,7 +176,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     width = max(len(n) for n in names) + 2
     print("confusion matrix (rows: true, columns: predicted)")
     print(" " * width + "".join(f"{n:>{width}}" for n in names))
-    for name, row in zip(names, r["confusion"]):
+    for name, row in zip(names, r["confusion"], strict=False):
         print(f"{name:<{width}}" + "".join(f"{v:>{width}}" for v in row))
     return 0
 
@@ -199,12 +201,12 @@ def cmd_predict(args: argparse.Namespace) -> int:
         with tg.no_grad():
             out = model(ZhangCNN.preprocess(np.stack(images)[:, None])).data      # (N, 2)
         results = [{"image": p, "label": names[int(o.argmax())], "outputs": [float(v) for v in o]}
-                   for p, o in zip(paths, out)]
+                   for p, o in zip(paths, out, strict=False)]
     if args.json:
         print(json.dumps(results))
     else:
         for r in results:
-            scores = ", ".join(f"{n} {v:.4f}" for n, v in zip(names, r["outputs"]))
+            scores = ", ".join(f"{n} {v:.4f}" for n, v in zip(names, r["outputs"], strict=False))
             print(f"{r['image']}: {r['label']}  ({scores})")
     for message in failed:
         print(f"{PROG}: error: {message}", file=sys.stderr)
@@ -253,11 +255,11 @@ COMMANDS = {"train": cmd_train, "evaluate": cmd_evaluate, "predict": cmd_predict
 
 
 def _show_warning(message: Any, category: Any, filename: str, lineno: int, file: Any = None,
-                  line: Optional[str] = None) -> None:
+                  line: str | None = None) -> None:
     print(f"{PROG}: warning: {message}", file=sys.stderr)
 
 
-def main(argv: Optional[Sequence[str]] = None) -> int:
+def main(argv: Sequence[str] | None = None) -> int:
     """Run `zhang-cnn` with argv (default sys.argv[1:]); returns the exit code."""
     parser = build_parser()
     try:

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Dict, List, Optional
+from typing import Any
 
 import numpy as np
 
@@ -31,8 +31,8 @@ def _plt() -> Any:
     return plt
 
 
-def save_grid(images: np.ndarray, path: Path, title: str, ncols: Optional[int] = None,
-              labels: Optional[List[str]] = None, shared_scale: bool = False) -> Path:
+def save_grid(images: np.ndarray, path: Path, title: str, ncols: int | None = None,
+              labels: list[str] | None = None, shared_scale: bool = False) -> Path:
     """Draw images (K, H, W) in a grid with a gray colormap and save a PNG.
 
     Each image is scaled to its own min..max unless shared_scale (then one scale for all, which
@@ -95,7 +95,7 @@ def save_mosaic(blocks: np.ndarray, path: Path, title: str, row_label: str, col_
     return path
 
 
-def feature_maps(model: ZhangCNN, image: np.ndarray) -> Dict[str, np.ndarray]:
+def feature_maps(model: ZhangCNN, image: np.ndarray) -> dict[str, np.ndarray]:
     """The maps (C, H, W) of every drawn stage for one image (50, 50) in [0, 1]; also "output" (2,)."""
     image = np.asarray(image, dtype=np.float32)
     if image.shape != (50, 50):
@@ -109,12 +109,12 @@ def feature_maps(model: ZhangCNN, image: np.ndarray) -> Dict[str, np.ndarray]:
 
 
 def save_features(model: ZhangCNN, image: np.ndarray, out_dir: Path, image_name: str = "",
-                  class_names: Optional[List[str]] = None) -> List[Path]:
+                  class_names: list[str] | None = None) -> list[Path]:
     """Write the feature-map grids of one image and the filter grids to out_dir; returns the paths."""
     maps = feature_maps(model, image)
     scores = maps["output"]
     names = class_names or ["class 0", "class 1"]
-    verdict = ", ".join(f"{n} {s:.3f}" for n, s in zip(names, scores))
+    verdict = ", ".join(f"{n} {s:.3f}" for n, s in zip(names, scores, strict=False))
     suffix = f"\n{image_name}: {verdict}" if image_name else f"\n{verdict}"
     written = []
     for stage, (fname, title) in STAGE_FILES.items():

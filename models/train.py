@@ -17,9 +17,10 @@ import dataclasses
 import hashlib
 import math
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Dict, List, Optional, Tuple
+from typing import Any
 
 import numpy as np
 
@@ -38,7 +39,7 @@ EVAL_BATCH = 256
 @dataclass
 class TrainConfig:
     """Everything that determines a training run (the defaults reach >= 90% on the built-in faces)."""
-    data: Optional[str] = None          # a folder of images; None = built-in faces (skimage lfw_subset)
+    data: str | None = None          # a folder of images; None = built-in faces (skimage lfw_subset)
     epochs: int = 20
     batch_size: int = 16
     lr: float = 3e-3
@@ -47,7 +48,7 @@ class TrainConfig:
     seed: int = 0
     val_fraction: float = 0.2
 
-    def validate(self) -> "TrainConfig":
+    def validate(self) -> TrainConfig:
         """Raise ValueError naming the first invalid field; returns self."""
         for name in ("epochs", "batch_size", "seed"):
             v = getattr(self, name)
@@ -66,7 +67,7 @@ class TrainConfig:
 
 
 # ------------------------------------------------------------------------ data
-def load_dataset(data: Optional[str]) -> tgdata.ImageDataset:
+def load_dataset(data: str | None) -> tgdata.ImageDataset:
     """The built-in faces (data=None) or a folder of images, 50x50 grayscale, exactly 2 classes."""
     ds = tgdata.load_builtin_faces(INPUT_SIZE) if data is None else tgdata.load_image_folder(data, INPUT_SIZE)
     if len(ds.class_names) != 2:
@@ -82,12 +83,12 @@ def fingerprint(ds: tgdata.ImageDataset) -> str:
     return h.hexdigest()
 
 
-def split(ds: tgdata.ImageDataset, cfg: TrainConfig) -> Tuple[tgdata.ImageDataset, tgdata.ImageDataset]:
+def split(ds: tgdata.ImageDataset, cfg: TrainConfig) -> tuple[tgdata.ImageDataset, tgdata.ImageDataset]:
     """The seeded, stratified (train, validation) split of a config."""
     return tgdata.train_val_split(ds, cfg.val_fraction, seed=cfg.seed)
 
 
-def make_optimizer(cfg: TrainConfig, params: List[tg.nn.Parameter]) -> tg.optim.Optimizer:
+def make_optimizer(cfg: TrainConfig, params: list[tg.nn.Parameter]) -> tg.optim.Optimizer:
     """Adam(lr) or SGD(lr, momentum=0.9) over params."""
     if cfg.optimizer == "adam":
         return tg.optim.Adam(params, lr=cfg.lr)
@@ -95,7 +96,7 @@ def make_optimizer(cfg: TrainConfig, params: List[tg.nn.Parameter]) -> tg.optim.
 
 
 # ------------------------------------------------------------------ evaluation
-def evaluate_arrays(model: ZhangCNN, x: np.ndarray, labels: np.ndarray, loss: str = "mse") -> Dict[str, Any]:
+def evaluate_arrays(model: ZhangCNN, x: np.ndarray, labels: np.ndarray, loss: str = "mse") -> dict[str, Any]:
     """Loss, accuracy, n and the 2x2 confusion matrix (rows: true class, columns: predicted) on
     standardised images x (N, 1, 50, 50); also returns the outputs (N, 2)."""
     if len(x) == 0:
@@ -116,7 +117,7 @@ def evaluate_arrays(model: ZhangCNN, x: np.ndarray, labels: np.ndarray, loss: st
 
 
 def train_epoch(model: ZhangCNN, opt: tg.optim.Optimizer, x: np.ndarray, labels: np.ndarray,
-                cfg: TrainConfig, epoch: int, progress: bool = True) -> Tuple[float, float]:
+                cfg: TrainConfig, epoch: int, progress: bool = True) -> tuple[float, float]:
     """One pass over shuffled batches (order from default_rng([seed, epoch])); (mean loss, accuracy)."""
     from tqdm import tqdm
 
@@ -142,7 +143,7 @@ def train_epoch(model: ZhangCNN, opt: tg.optim.Optimizer, x: np.ndarray, labels:
 
 # ----------------------------------------------------------------- checkpoints
 def save_checkpoint(path: Path, model: ZhangCNN, opt: tg.optim.Optimizer, cfg: TrainConfig, epoch: int,
-                    history: Dict[str, List[float]], class_names: List[str], data_fingerprint: str) -> None:
+                    history: dict[str, list[float]], class_names: list[str], data_fingerprint: str) -> None:
     """Write the checkpoint of a run after `epoch` completed epochs (atomically, via tg.save)."""
     tg.save({"format": CHECKPOINT_FORMAT, "version": CHECKPOINT_VERSION, "epoch": int(epoch),
              "model": model.state_dict(), "optimizer": opt.state_dict(), "config": dataclasses.asdict(cfg),
@@ -150,7 +151,7 @@ def save_checkpoint(path: Path, model: ZhangCNN, opt: tg.optim.Optimizer, cfg: T
              "history": {k: [float(v) for v in history[k]] for k in HISTORY_KEYS}}, path)
 
 
-def load_checkpoint(path: Any) -> Dict[str, Any]:
+def load_checkpoint(path: Any) -> dict[str, Any]:
     """Read and check a checkpoint: FileNotFoundError or ValueError naming the file and what is wrong."""
     path = Path(path)
     if not path.is_file():
@@ -173,7 +174,7 @@ def load_checkpoint(path: Any) -> Dict[str, Any]:
     return ckpt
 
 
-def model_from_checkpoint(ckpt: Dict[str, Any]) -> ZhangCNN:
+def model_from_checkpoint(ckpt: dict[str, Any]) -> ZhangCNN:
     """A ZhangCNN holding the checkpoint's weights (ValueError naming any missing or mis-shaped key)."""
     model = ZhangCNN(rng=0)
     try:
@@ -184,8 +185,8 @@ def model_from_checkpoint(ckpt: Dict[str, Any]) -> ZhangCNN:
 
 
 # ------------------------------------------------------------------- training
-def train(cfg: TrainConfig, out: Path, resume: Optional[Dict[str, Any]] = None, progress: bool = True,
-          log: Callable[[str], None] = print) -> Tuple[ZhangCNN, Dict[str, List[float]]]:
+def train(cfg: TrainConfig, out: Path, resume: dict[str, Any] | None = None, progress: bool = True,
+          log: Callable[[str], None] = print) -> tuple[ZhangCNN, dict[str, list[float]]]:
     """Train (or continue `resume`, a loaded checkpoint) up to cfg.epochs, checkpointing to `out`
     after each epoch; returns the model and the per-epoch history."""
     cfg.validate()
@@ -195,7 +196,7 @@ def train(cfg: TrainConfig, out: Path, resume: Optional[Dict[str, Any]] = None, 
     x_train, x_val = ZhangCNN.preprocess(train_ds.images), ZhangCNN.preprocess(val_ds.images)
     model = ZhangCNN(rng=cfg.seed)
     opt = make_optimizer(cfg, model.parameters())
-    history: Dict[str, List[float]] = {k: [] for k in HISTORY_KEYS}
+    history: dict[str, list[float]] = {k: [] for k in HISTORY_KEYS}
     start = 0
     if resume is not None:
         if resume.get("data_fingerprint") != fp or list(resume["class_names"]) != ds.class_names:
@@ -214,7 +215,7 @@ def train(cfg: TrainConfig, out: Path, resume: Optional[Dict[str, Any]] = None, 
         train_loss, train_acc = train_epoch(model, opt, x_train, train_ds.labels, cfg, epoch, progress)
         model.eval()
         val = evaluate_arrays(model, x_val, val_ds.labels, cfg.loss)
-        for k, v in zip(HISTORY_KEYS, (train_loss, train_acc, val["loss"], val["accuracy"])):
+        for k, v in zip(HISTORY_KEYS, (train_loss, train_acc, val["loss"], val["accuracy"]), strict=False):
             history[k].append(v)
         save_checkpoint(out, model, opt, cfg, epoch + 1, history, ds.class_names, fp)
         log(f"epoch {epoch + 1:>3}/{cfg.epochs}  train loss {train_loss:.4f} acc {train_acc:.3f}  "
@@ -222,7 +223,7 @@ def train(cfg: TrainConfig, out: Path, resume: Optional[Dict[str, Any]] = None, 
     return model, history
 
 
-def plot_curves(history: Dict[str, List[float]], path: Path, title: str = "") -> None:
+def plot_curves(history: dict[str, list[float]], path: Path, title: str = "") -> None:
     """Loss and accuracy per epoch (train and validation) as a two-panel PNG."""
     import matplotlib
     matplotlib.use("Agg")

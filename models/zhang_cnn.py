@@ -14,7 +14,8 @@ Command line: `zhang-cnn --help` or `python -m models.cli --help` (see models/cl
 """
 from __future__ import annotations
 
-from typing import Any, Dict, List, NamedTuple, Sequence, Tuple, Union
+from collections.abc import Sequence
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -28,13 +29,13 @@ LOSSES = ("mse", "ce")
 #: forward_features keys of the maps drawn by `zhang-cnn features`, in network order
 MAP_STAGES = ("sigmoid1", "pool1", "sigmoid2", "pool2")
 
-Seed = Union[None, int, np.random.Generator]
+Seed = None | int | np.random.Generator
 
 
 class LayerInfo(NamedTuple):
     """One row of `ZhangCNN.summary()`: output shape with the batch axis as -1."""
     name: str
-    output_shape: Tuple[int, ...]
+    output_shape: tuple[int, ...]
     num_params: int
 
 
@@ -65,12 +66,12 @@ class ZhangCNN(nn.Module):
                              f"{INPUT_SIZE}), got {images.shape}")
         return tgdata.standardize(images)
 
-    def forward_features(self, x: Any) -> Dict[str, tg.Tensor]:
+    def forward_features(self, x: Any) -> dict[str, tg.Tensor]:
         """Every stage of the forward pass by name, in order, from "input" to "output" (N, 2)."""
         x = x if isinstance(x, tg.Tensor) else tg.Tensor(x, dtype=self.fc.weight.dtype)
         if x.ndim != 4 or x.shape[1:] != (1, INPUT_SIZE, INPUT_SIZE):
             raise ValueError(f"ZhangCNN: input must have shape (N, 1, {INPUT_SIZE}, {INPUT_SIZE}), got {x.shape}")
-        f: Dict[str, tg.Tensor] = {"input": x}
+        f: dict[str, tg.Tensor] = {"input": x}
         f["conv1"] = self.conv1(x)                     # (N, 1, 50, 50) x (6, 1, 11, 11) -> (N, 6, 40, 40)
         f["thr1"] = self.thr1(f["conv1"])              # + per-channel threshold (6,)
         f["sigmoid1"] = f["thr1"].sigmoid()
@@ -90,7 +91,7 @@ class ZhangCNN(nn.Module):
         """The network's output (N, 2), each entry in (0, 1)."""
         return self.forward_features(x)["output"]
 
-    def loss(self, x: Any, labels: np.ndarray, kind: str = "mse") -> Tuple[tg.Tensor, tg.Tensor]:
+    def loss(self, x: Any, labels: np.ndarray, kind: str = "mse") -> tuple[tg.Tensor, tg.Tensor]:
         """(scalar loss, output (N, 2)) for integer labels (N,) in {0, 1}.
 
         "mse": 0.5 * sum over the 2 outputs of (output - one_hot(label))^2, averaged over the batch;
@@ -113,7 +114,7 @@ class ZhangCNN(nn.Module):
         sse = ((f["output"] - target) ** 2).sum()
         return sse * (0.5 / n), f["output"]
 
-    def summary(self, print_table: bool = True) -> List[LayerInfo]:
+    def summary(self, print_table: bool = True) -> list[LayerInfo]:
         """Each layer's output shape (batch axis shown as -1) and parameter count; prints a table."""
         counts = {name: m.num_parameters() for name, m in self.named_children()}
         with tg.no_grad():

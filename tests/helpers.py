@@ -2,7 +2,8 @@
 import numpy as np
 
 import tinygrad_np as tg
-from tinygrad_np.testing import gradcheck, strategies as tst
+from tinygrad_np.testing import gradcheck
+from tinygrad_np.testing import strategies as tst
 
 # central differences with eps=1e-6 in float64 are accurate to about 1e-9 here
 ATOL, RTOL = 1e-7, 1e-6

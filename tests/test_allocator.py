@@ -53,7 +53,7 @@ def test_environment_switch_and_users_own_malloc_settings_are_respected():
     assert status == "left as it is (MALLOC_*_THRESHOLD_ set in the environment)"
 
 
-@pytest.mark.parametrize("kwargs, shown", [
+@pytest.mark.parametrize(("kwargs", "shown"), [
     ({"trim_threshold": 0}, "trim_threshold must be an int in (0, 2**31), got 0"),
     ({"mmap_threshold": 1.5}, "mmap_threshold must be an int in (0, 2**31), got 1.5"),
     ({"trim_threshold": 2 ** 31}, "got 2147483648"),

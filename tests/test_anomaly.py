@@ -24,7 +24,8 @@ def test_forward_nan_names_op_input_and_user_line():
     assert msg.startswith("detect_anomaly: forward of log produced 1 NaN among 3 values (first at index (1,))")
     assert "input 0: 'x' (3,) float64" in msg
     assert "all inputs are finite, so log made the first one" in msg
-    assert f"{THIS_FILE}:" in msg and "x.log()  # the line the message must show" in msg
+    assert f"{THIS_FILE}:" in msg
+    assert "x.log()  # the line the message must show" in msg
 
 
 def test_forward_inf_from_overflow_in_float32():
@@ -46,7 +47,8 @@ def test_outside_anomaly_mode_nan_flows_through_silently():
     x = leaf([np.nan, 1.0])
     y = (x * 2.0).sum()
     y.backward()
-    assert np.isnan(y.item()) and np.isfinite(x.grad).all()
+    assert np.isnan(y.item())
+    assert np.isfinite(x.grad).all()
 
 
 def test_backward_inf_names_op_and_forward_creation_line():
@@ -60,7 +62,9 @@ def test_backward_inf_names_op_and_forward_creation_line():
     assert msg.startswith("detect_anomaly: backward of sqrt produced 1 Inf among 3 values (first at index (1,)) "
                           "in the gradient for input 0, tensor 'x' (3,) float64")
     assert "the incoming gradient was finite" in msg
-    assert "sqrt was created at" in msg and f"{THIS_FILE}:" in msg and "y = x.sqrt()  # created here" in msg
+    assert "sqrt was created at" in msg
+    assert f"{THIS_FILE}:" in msg
+    assert "y = x.sqrt()  # created here" in msg
     assert x.grad is None
 
 
@@ -114,7 +118,8 @@ def test_user_line_is_the_callers_line_through_modules():
         layer(tg.Tensor([[1.0, 2.0]]))  # model call
     msg = str(info.value)
     assert msg.startswith("detect_anomaly: forward of permute produced 2 NaN")  # weight.T, first op to see it
-    assert "input 0: 'weight' (1, 2) float32" in msg and "input 0 already contains 2 NaN" in msg
+    assert "input 0: 'weight' (1, 2) float32" in msg
+    assert "input 0 already contains 2 NaN" in msg
     assert "layer(tg.Tensor([[1.0, 2.0]]))  # model call" in msg
 
 
@@ -175,7 +180,7 @@ def test_results_are_identical_with_and_without_anomaly_mode():
         with tg.detect_anomaly(mode):
             conv(x).sigmoid().avg_pool2d(2).sum().backward()
         grads.append([p.grad.copy() for p in conv.parameters()])
-    for a, b in zip(*grads):
+    for a, b in zip(*grads, strict=False):
         np.testing.assert_array_equal(a, b)
 
 
@@ -233,5 +238,5 @@ def test_zhang_cnn_trains_the_same_under_anomaly_mode():
                 loss.backward()
                 opt.step()
         results.append([p.data.copy() for p in model.parameters()])
-    for a, b in zip(*results):
+    for a, b in zip(*results, strict=False):
         np.testing.assert_array_equal(a, b)

@@ -1,12 +1,11 @@
 """The engine: graph shapes, accumulation, deep chains, retain_graph, no_grad, dtypes, custom ops."""
 import numpy as np
 import pytest
+from helpers import t64
 
 import tinygrad_np as tg
 from tinygrad_np.autograd import sum_to_shape
 from tinygrad_np.testing import gradcheck
-
-from helpers import t64
 
 
 def test_shared_node_used_twice():
@@ -63,14 +62,16 @@ def test_saved_arrays_are_released_after_backward():
     y = x * x
     ctx = y._ctx
     y.sum().backward()
-    assert ctx.released and ctx._saved is None
+    assert ctx.released
+    assert ctx._saved is None
 
 
 def test_no_grad_records_nothing_as_context_manager_and_decorator():
     x = t64([1.0])
     with tg.no_grad():
         y = x * 2
-    assert not y.requires_grad and y._ctx is None
+    assert not y.requires_grad
+    assert y._ctx is None
 
     @tg.no_grad()
     def f(t):
@@ -110,7 +111,8 @@ def test_mixed_dtypes_give_each_input_its_own_dtype():
     a = tg.Tensor([1.0, 2.0], requires_grad=True)
     b = tg.Tensor([3.0, 4.0], dtype=np.float64, requires_grad=True)
     (a * b).sum().backward()
-    assert a.grad.dtype == np.float32 and b.grad.dtype == np.float64
+    assert a.grad.dtype == np.float32
+    assert b.grad.dtype == np.float64
 
 
 def test_needs_input_grad_skips_unneeded_work():
@@ -169,10 +171,11 @@ def test_retain_grad_keeps_intermediate_gradient():
     np.testing.assert_allclose(h.grad, 2 * h.data)
 
 
-@pytest.mark.parametrize("grad_shape, target, expected", [
+@pytest.mark.parametrize(("grad_shape", "target", "expected"), [
     ((2, 3), (3,), (3,)), ((2, 3), (1, 3), (1, 3)), ((4, 2, 3), (2, 1), (2, 1)), ((2, 3), (), ()),
 ])
 def test_sum_to_shape(grad_shape, target, expected):
     g = np.ones(grad_shape)
     out = sum_to_shape(g, target)
-    assert out.shape == expected and out.sum() == g.sum()
+    assert out.shape == expected
+    assert out.sum() == g.sum()

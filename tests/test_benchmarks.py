@@ -27,7 +27,8 @@ def test_bench_zhang_checks_torch_and_reports_ratios_memory_and_loops():
     assert result["max_relative_difference"] < 1e-4
     assert [row["batch"] for row in result["results"]] == [1, 2]
     for row in result["results"]:
-        assert row["step_ratio"] > 0 and row["forward_ratio"] > 0
+        assert row["step_ratio"] > 0
+        assert row["forward_ratio"] > 0
         assert set(row["peak_step_memory_mib"]) == {"tinygrad_np", "torch"}
     assert result["original_loops_forward_1_image_ms"] > 0
     assert result["speedup_over_original_loops_per_image_forward"] > 1
@@ -47,7 +48,8 @@ def test_after_idle_prints_a_row_per_library():
     text = run_text("after_idle.py", "--batch", "2", "--pause", "0", "--calls", "3", "--rounds", "1")
     rows = {line.split()[0]: line.split()[1:] for line in text.splitlines()
             if line.startswith(("tinygrad_np ", "torch "))}
-    assert set(rows) == {"tinygrad_np", "torch"} and all(len(times) == 3 for times in rows.values())
+    assert set(rows) == {"tinygrad_np", "torch"}
+    assert all(len(times) == 3 for times in rows.values())
 
 
 def test_per_op_lists_the_cnn_primitives_and_the_whole_pass_and_compares_with_torch():
@@ -58,7 +60,10 @@ def test_per_op_lists_the_cnn_primitives_and_the_whole_pass_and_compares_with_to
     rows = {line.split()[0]: line.split()[1:] for line in side_by_side.splitlines()[1:]}
     assert set(rows) == {"conv2d", "sigmoid", "avg_pool2d", "threshold"}
     for ours, slash, theirs, ratio in rows.values():
-        assert slash == "/" and float(ours) > 0 and float(theirs) > 0 and float(ratio.strip("()")) > 0
+        assert slash == "/"
+        assert float(ours) > 0
+        assert float(theirs) > 0
+        assert float(ratio.strip("()")) > 0
 
 
 def test_bench_lowerings_times_both_lowerings_for_every_pass():

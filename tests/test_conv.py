@@ -3,17 +3,15 @@ import contextlib
 
 import numpy as np
 import pytest
-from hypothesis import given, strategies as st
-
-import tinygrad_np as tg
-from tinygrad_np.testing import strategies as tst
-
-from tinygrad_np.ops.conv_lowerings import forced_algorithm
-from tinygrad_np.ops.parallel import forced_split
-
 from helpers import check_gradients, t64
+from hypothesis import given
+from hypothesis import strategies as st
 from oracles import conv2d_loops, pool2d_loops
 
+import tinygrad_np as tg
+from tinygrad_np.ops.conv_lowerings import forced_algorithm
+from tinygrad_np.ops.parallel import forced_split
+from tinygrad_np.testing import strategies as tst
 
 ALGORITHMS = [("auto", 0), ("im2col", 0), ("band", 0), ("band", 1), ("band", 2), ("band", 3)]
 # 1: on the calling thread; 3: the batch split over three threads, however small (parallel.py)
@@ -30,7 +28,7 @@ def forced(algorithm, block, threads):
 
 
 @pytest.mark.parametrize("threads", THREADS)
-@pytest.mark.parametrize("algorithm, block", ALGORITHMS)
+@pytest.mark.parametrize(("algorithm", "block"), ALGORITHMS)
 @given(geo=tst.conv2d_geometries(max_batch=4), with_bias=st.booleans(), data=st.data())
 def test_conv2d(algorithm, block, threads, geo, with_bias, data):
     """Every lowering (and band block width, which decides how patches overlap) is checked, on
@@ -116,13 +114,16 @@ def test_default_pipeline_from_the_readme():
     w = tg.Tensor(rng.standard_normal((6, 1, 11, 11)) * 0.1, requires_grad=True)
     t = tg.Tensor(np.zeros(6), requires_grad=True)
     y = x.conv2d(w).threshold(t).sigmoid().avg_pool2d(2)
-    assert y.shape == (2, 6, 20, 20) and y.dtype == np.float32
+    assert y.shape == (2, 6, 20, 20)
+    assert y.dtype == np.float32
     (y ** 2).mean().backward()
-    assert x.grad.shape == x.shape and w.grad.shape == w.shape and t.grad.shape == (6,)
+    assert x.grad.shape == x.shape
+    assert w.grad.shape == w.shape
+    assert t.grad.shape == (6,)
     assert w.grad.dtype == np.float32
 
 
-@pytest.mark.parametrize("call, message", [
+@pytest.mark.parametrize(("call", "message"), [
     (lambda: tg.conv2d(np.zeros((8, 3, 50, 50)), np.zeros((6, 1, 11, 11))),
      r"conv2d: input has 3 channels but weight expects 1 \(input \(8, 3, 50, 50\), weight \(6, 1, 11, 11\)\)"),
     (lambda: tg.conv2d(np.zeros((1, 1, 4, 4)), np.zeros((1, 1, 7, 7)), padding=1),

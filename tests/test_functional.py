@@ -1,13 +1,13 @@
 """softmax, log_softmax and the losses against NumPy references; extreme inputs stay finite."""
 import numpy as np
 import pytest
-from hypothesis import given, strategies as st
+from helpers import check_gradients, t64
+from hypothesis import given
+from hypothesis import strategies as st
 
 import tinygrad_np as tg
 from tinygrad_np import functional as F
 from tinygrad_np.testing import strategies as tst
-
-from helpers import check_gradients, t64
 
 
 def np_log_softmax(a, axis):
@@ -69,7 +69,8 @@ def test_losses_finite_for_extreme_inputs(dtype):
             x = tg.Tensor(big, dtype=dtype, requires_grad=True)
             loss = fn(x)
             loss.backward()
-            assert np.isfinite(loss.data).all() and np.isfinite(x.grad).all()
+            assert np.isfinite(loss.data).all()
+            assert np.isfinite(x.grad).all()
 
 
 def test_binary_cross_entropy_clamps_log_at_minus_100_like_pytorch():
@@ -77,7 +78,7 @@ def test_binary_cross_entropy_clamps_log_at_minus_100_like_pytorch():
     np.testing.assert_allclose(loss.data, [100.0, 100.0])
 
 
-@pytest.mark.parametrize("call, message", [
+@pytest.mark.parametrize(("call", "message"), [
     (lambda: F.mse_loss(t64(np.zeros(3)), np.zeros(4)), r"mse_loss: input has shape \(3,\) but target has shape \(4,\)"),
     (lambda: F.cross_entropy(t64(np.zeros((2, 3))), np.array([0, 3])), r"cross_entropy: labels must be in \[0, 2\]"),
     (lambda: F.cross_entropy(t64(np.zeros((2, 3))), np.array([0.0, 1.0])), r"cross_entropy: labels must be integers"),

@@ -10,11 +10,13 @@ Decisions pinned here:
 The number of examples scales with the Hypothesis profile: 5x the profile's max_examples
 (200 in `ci`, 5,000 in `thorough`).
 """
-from typing import Callable, NamedTuple, Tuple
+from collections.abc import Callable
+from typing import NamedTuple
 
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, given, settings, strategies as st
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 import tinygrad_np as tg
 from tinygrad_np import functional as F
@@ -26,14 +28,15 @@ ints = st.integers
 
 class Case(NamedTuple):
     call: Callable[[], object]
-    names: Tuple[str, ...]  # the message must contain each of these
+    names: tuple[str, ...]  # the message must contain each of these
 
 
 def t(shape, dtype=np.float32, requires_grad=False, fill=1.0):
     return tg.Tensor(np.full(shape, fill, dtype=dtype), dtype=dtype, requires_grad=requires_grad)
 
 
-def shape_of(ndim, side=ints(1, 4)):
+def shape_of(ndim, side=None):
+    side = ints(1, 4) if side is None else side
     return st.tuples(*[side] * ndim)
 
 
@@ -310,4 +313,5 @@ def test_empty_batches_work_like_pytorch(c, f, h, k, stride, padding, pool):
     out.sum().backward()
     assert x.grad.shape == x.shape
     for p in (weight, bias, thresholds):
-        assert p.grad.shape == p.shape and not p.grad.any()
+        assert p.grad.shape == p.shape
+        assert not p.grad.any()

@@ -1,12 +1,12 @@
 """The gradient oracle itself: it must reject a wrong backward and say where."""
 import numpy as np
 import pytest
-from hypothesis import given, strategies as st
+from helpers import t64
+from hypothesis import given
 
 import tinygrad_np as tg
-from tinygrad_np.testing import GradcheckError, gradcheck, strategies as tst
-
-from helpers import t64
+from tinygrad_np.testing import GradcheckError, gradcheck
+from tinygrad_np.testing import strategies as tst
 
 
 class SwappedGradient(tg.Function):
@@ -95,7 +95,9 @@ def test_broadcastable_shapes_broadcast(shapes):
 
 @given(x=tst.tensors(tst.shapes(min_dims=1), away_from=(0.0,), margin=0.1), y=tst.tensors((4,), distinct=True, margin=0.01))
 def test_tensor_strategy_respects_kinks_and_distinctness(x, y):
-    assert (np.abs(x.data) >= 0.1).all() and x.requires_grad and x.dtype == np.float64
+    assert (np.abs(x.data) >= 0.1).all()
+    assert x.requires_grad
+    assert x.dtype == np.float64
     assert np.diff(np.sort(y.data)).min() >= 0.01 - 1e-12
 
 

@@ -53,7 +53,8 @@ def test_message_shows_creation_line_in_anomaly_mode():
     w.data = np.array([2.0])
     with pytest.raises(RuntimeError) as info:
         loss.backward()
-    assert "mul was created at" in str(info.value) and "loss = (w * 3.0).sum()  # the forward line" in str(info.value)
+    assert "mul was created at" in str(info.value)
+    assert "loss = (w * 3.0).sum()  # the forward line" in str(info.value)
 
 
 def test_updates_after_backward_keep_working():
@@ -68,7 +69,8 @@ def test_updates_after_backward_keep_working():
         opt.step()  # in place through p.data: no graph is live any more
         lin.weight.data -= 0.0  # manual update, bumps the version
     assert lin.weight._version == 3
-    assert lin.weight._guard.live == 0 and lin.weight._guard.snapshot is None  # nothing was copied
+    assert lin.weight._guard.live == 0
+    assert lin.weight._guard.snapshot is None
 
 
 def test_an_op_that_saved_nothing_does_not_complain():
@@ -84,7 +86,9 @@ def test_reading_data_is_not_a_modification():
     loss = (x * x).sum()
     _ = x.data.sum(), x.data.copy(), repr(x)  # reads only; NaN compares equal to itself here
     loss.backward()
-    assert x._version == 0 and np.isnan(x.grad[0]) and x.grad[1] == 4.0
+    assert x._version == 0
+    assert np.isnan(x.grad[0])
+    assert x.grad[1] == 4.0
 
 
 def test_a_new_graph_after_the_change_is_fine_while_the_old_one_raises():
@@ -142,10 +146,11 @@ def test_graphs_under_no_grad_watch_nothing():
     w = leaf([1.0, 2.0], "w")
     with tg.no_grad():
         y = w * w
-    assert y._ctx is None and (w._guard is None or w._guard.live == 0)
+    assert y._ctx is None
+    assert (w._guard is None or w._guard.live == 0)
 
 
-@pytest.mark.parametrize("value, error", [
+@pytest.mark.parametrize(("value", "error"), [
     (np.array(["a", "b"]), "Tensor.data: arrays of dtype <U1 are not supported"),
     (np.array([1, 2]), r"Tensor.data: tensor 'w' \(2,\) float64 requires grad, so its data must be floating point"),
     (object(), "Tensor.data: cannot make a numeric array from object"),
@@ -161,9 +166,11 @@ def test_setter_accepts_arrays_lists_and_tensors():
     w = leaf([1.0, 2.0], "w")
     w.data = np.array([3.0, 4.0])
     w.data = [5.0, 6.0]
-    assert w.dtype == np.float64 and w.data.tolist() == [5.0, 6.0]
+    assert w.dtype == np.float64
+    assert w.data.tolist() == [5.0, 6.0]
     w.data = tg.Tensor([7.0, 8.0], dtype=np.float64)
-    assert w.data.tolist() == [7.0, 8.0] and w._version == 3
+    assert w.data.tolist() == [7.0, 8.0]
+    assert w._version == 3
 
 
 def test_a_saved_array_that_the_output_is_a_view_of_is_watched():

@@ -1,11 +1,11 @@
 """matmul with NumPy semantics: 1-D, 2-D, batched and broadcast batch dims."""
 import numpy as np
 import pytest
-from hypothesis import given, strategies as st
+from helpers import check_gradients, t64
+from hypothesis import given
+from hypothesis import strategies as st
 
 from tinygrad_np.testing import strategies as tst
-
-from helpers import check_gradients, t64
 
 
 @st.composite

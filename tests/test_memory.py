@@ -111,7 +111,8 @@ def test_no_grad_outputs_hold_nothing_but_their_array(model, traced):
     with tg.no_grad():
         out = model.conv(tg.Tensor(model.x)).sigmoid().avg_pool2d(2)
     held = traced() - before
-    assert out._ctx is None and not out.requires_grad
+    assert out._ctx is None
+    assert not out.requires_grad
     assert held < out.data.nbytes + 4096  # the output array plus object headers: no intermediates
     del out
     out = model.conv(tg.Tensor(model.x)).sigmoid().avg_pool2d(2)

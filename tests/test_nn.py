@@ -65,7 +65,8 @@ def test_shared_parameter_counted_once_and_cycles_rejected():
     rng = np.random.default_rng(0)
     lin = nn.Linear(2, 2, rng=rng)
     seq = nn.Sequential(lin, lin)
-    assert len(seq.parameters()) == 2 and seq.num_parameters() == 6
+    assert len(seq.parameters()) == 2
+    assert seq.num_parameters() == 6
     with pytest.raises(ValueError, match="cycle"):
         lin.inner = seq
 
@@ -78,7 +79,9 @@ def test_parameter_count():
 
 def test_parameter_dtype_and_requires_grad():
     p = nn.Parameter(np.arange(3.0))
-    assert p.requires_grad and p.dtype == np.float32 and p.is_leaf
+    assert p.requires_grad
+    assert p.dtype == np.float32
+    assert p.is_leaf
     assert nn.Parameter(np.zeros(2), dtype=np.float64).dtype == np.float64
     with pytest.raises(TypeError, match="floating point"):
         nn.Parameter(np.arange(3))
@@ -101,7 +104,7 @@ def test_state_dict_round_trip_in_place():
     assert not np.any(a.net.t.data == 7.0)
     arrays_before = [p.data for p in b.parameters()]
     b.load_state_dict(a.state_dict())
-    for (name, pa), pb, arr in zip(a.named_parameters(), b.parameters(), arrays_before):
+    for (name, pa), pb, arr in zip(a.named_parameters(), b.parameters(), arrays_before, strict=False):
         assert pb.data is arr, name  # same arrays, so optimizers keep working
         np.testing.assert_array_equal(pa.data, pb.data)
     x = np.random.default_rng(3).standard_normal((2, 1, 6, 6))
@@ -174,7 +177,8 @@ def test_forward_hooks_see_inputs_replace_output_and_are_removable():
     replace.remove()
     handle.remove()  # idempotent
     out = model(x)
-    assert len(seen) == 1 and not np.allclose(out.data, 5.0)
+    assert len(seen) == 1
+    assert not np.allclose(out.data, 5.0)
     with pytest.raises(TypeError, match="callable"):
         model.register_forward_hook("not a function")
 
@@ -203,7 +207,8 @@ def test_repr_shows_tree_and_config():
 # ------------------------------------------------------------------- layers
 def test_conv2d_layer_passes_stride_and_padding():
     conv = nn.Conv2d(2, 3, (3, 2), stride=(2, 1), padding=1, rng=np.random.default_rng(0))
-    assert conv.weight.shape == (3, 2, 3, 2) and conv.bias.shape == (3,)
+    assert conv.weight.shape == (3, 2, 3, 2)
+    assert conv.bias.shape == (3,)
     x = np.random.default_rng(1).standard_normal((2, 2, 7, 6)).astype(np.float32)
     expected = tg.conv2d(x, conv.weight.data, conv.bias.data, stride=(2, 1), padding=1)
     np.testing.assert_array_equal(conv(x).data, expected.data)
@@ -225,7 +230,8 @@ def test_small_layers():
     np.testing.assert_array_equal(t(x).data, x + np.float32(0.5))
     np.testing.assert_array_equal(nn.AvgPool2d(2)(x).data, tg.avg_pool2d(x, 2).data)
     np.testing.assert_array_equal(nn.MaxPool2d(2, stride=1)(x).data, tg.max_pool2d(x, 2, 1).data)
-    assert nn.Flatten()(x).shape == (2, 48) and nn.Flatten(2)(x).shape == (2, 3, 16)
+    assert nn.Flatten()(x).shape == (2, 48)
+    assert nn.Flatten(2)(x).shape == (2, 3, 16)
     with pytest.raises(ValueError, match=r"start_dim=4.*\(2, 3, 4, 4\)"):
         nn.Flatten(4)(x)
     np.testing.assert_array_equal(nn.ReLU()(x).data, np.maximum(x, 0))
@@ -236,7 +242,9 @@ def test_small_layers():
 def test_sequential_indexing_and_forward():
     rng = np.random.default_rng(0)
     seq = nn.Sequential(nn.Linear(3, 4, rng=rng), nn.Sigmoid(), nn.Linear(4, 2, rng=rng))
-    assert len(seq) == 3 and seq[-1] is seq[2] and list(seq) == seq.children()
+    assert len(seq) == 3
+    assert seq[-1] is seq[2]
+    assert list(seq) == seq.children()
     x = np.ones((2, 3))
     np.testing.assert_array_equal(seq(x).data, seq[2](seq[1](seq[0](x))).data)
     with pytest.raises(IndexError, match="index 3 is out of range for 3"):
@@ -293,7 +301,8 @@ def test_init_functions_write_in_place():
     rng = np.random.default_rng(0)
     t = tg.Tensor(np.zeros((40, 30, 3, 3)))
     arr = t.data
-    assert nn.init.kaiming_uniform_(t, rng, a=0.0) is t and t.data is arr
+    assert nn.init.kaiming_uniform_(t, rng, a=0.0) is t
+    assert t.data is arr
     assert nn.init.calculate_fan_in_and_fan_out(t.shape) == (270, 360)
     assert np.abs(arr).max() <= math.sqrt(2) * math.sqrt(3 / 270)
     w = tg.Tensor(np.zeros((200, 100)))
@@ -301,9 +310,11 @@ def test_init_functions_write_in_place():
     bound = 2.0 * math.sqrt(6 / 300)
     assert bound * 0.95 < np.abs(w.data).max() <= bound
     nn.init.normal_(w, 1.0, 0.5, rng)
-    assert abs(w.data.mean() - 1.0) < 0.02 and abs(w.data.std() - 0.5) < 0.02
+    assert abs(w.data.mean() - 1.0) < 0.02
+    assert abs(w.data.std() - 0.5) < 0.02
     nn.init.uniform_(w, -0.1, 0.3, rng)
-    assert -0.1 <= w.data.min() and w.data.max() <= 0.3
+    assert -0.1 <= w.data.min()
+    assert w.data.max() <= 0.3
     nn.init.zeros_(w)
     assert not w.data.any()
     with pytest.raises(ValueError, match=r"at least 2 dims, got shape \(5,\)"):

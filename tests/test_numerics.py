@@ -5,7 +5,8 @@ extreme values themselves, with a random cotangent in [-2, 2].
 """
 import numpy as np
 import pytest
-from hypothesis import given, strategies as st
+from hypothesis import given
+from hypothesis import strategies as st
 
 import tinygrad_np as tg
 from tinygrad_np import functional as F
@@ -24,7 +25,8 @@ def assert_finite_value_and_gradient(fn, x_values, dtype, cotangent_seed=0):
         v = np.random.default_rng(cotangent_seed).uniform(-2, 2, y.shape)
         y.backward(v)
     assert np.isfinite(y.numpy()).all()
-    assert x.grad.dtype == dtype and np.isfinite(x.grad).all()
+    assert x.grad.dtype == dtype
+    assert np.isfinite(x.grad).all()
 
 
 def softmax_rows(x):

@@ -1,12 +1,12 @@
 """Elementwise ops: forward against NumPy, gradients against finite differences (float64)."""
 import numpy as np
 import pytest
-from hypothesis import given, strategies as st
+from helpers import check_gradients, t64
+from hypothesis import given
+from hypothesis import strategies as st
 
 import tinygrad_np as tg
 from tinygrad_np.testing import strategies as tst
-
-from helpers import check_gradients, t64
 
 BINARY = {
     "add": (lambda a, b: a + b, np.add),
@@ -82,7 +82,8 @@ def test_sigmoid_exact_and_finite_for_large_inputs(dtype):
         y.sum().backward()
     expected = np.array([0.0, np.exp(-50.0) / (1 + np.exp(-50.0)), 0.5, 1 / (1 + np.exp(-50.0)), 1.0])
     np.testing.assert_allclose(y.data, expected.astype(dtype), rtol=1e-6, atol=1e-30)
-    assert np.isfinite(x.grad).all() and x.grad.dtype == dtype
+    assert np.isfinite(x.grad).all()
+    assert x.grad.dtype == dtype
 
 
 def test_comparisons_give_bool_without_grad():

@@ -1,12 +1,12 @@
 """Movement ops: reshape, permute/transpose, flatten, indexing, pad, concatenate, stack."""
 import numpy as np
 import pytest
-from hypothesis import given, strategies as st
+from helpers import check_gradients, t64
+from hypothesis import given
+from hypothesis import strategies as st
 
 import tinygrad_np as tg
 from tinygrad_np.testing import strategies as tst
-
-from helpers import check_gradients, t64
 
 
 @given(x=tst.tensors(tst.shapes(min_dims=1, max_dims=4)), data=st.data())

@@ -1,11 +1,11 @@
 """Reductions with axis and keepdims; ties in max/min split the gradient evenly."""
 import numpy as np
 import pytest
-from hypothesis import given, strategies as st
+from helpers import check_gradients, t64
+from hypothesis import given
+from hypothesis import strategies as st
 
 from tinygrad_np.testing import strategies as tst
-
-from helpers import check_gradients, t64
 
 
 @st.composite

@@ -7,16 +7,16 @@ from tinygrad_np import nn, optim
 
 SHAPES = [(3, 4), (4,), (2, 1, 3, 3)]
 SGD_CASES = [
-    dict(lr=0.1),
-    dict(lr=0.05, momentum=0.9),
-    dict(lr=0.05, momentum=0.9, dampening=0.3),
-    dict(lr=0.05, momentum=0.8, nesterov=True),
-    dict(lr=0.1, weight_decay=0.01),
-    dict(lr=0.05, momentum=0.9, weight_decay=0.1, nesterov=True),
+    {"lr": 0.1},
+    {"lr": 0.05, "momentum": 0.9},
+    {"lr": 0.05, "momentum": 0.9, "dampening": 0.3},
+    {"lr": 0.05, "momentum": 0.8, "nesterov": True},
+    {"lr": 0.1, "weight_decay": 0.01},
+    {"lr": 0.05, "momentum": 0.9, "weight_decay": 0.1, "nesterov": True},
 ]
-ADAM_CASES = [dict(), dict(lr=0.01, betas=(0.8, 0.99), eps=1e-6), dict(lr=0.01, weight_decay=0.05)]
+ADAM_CASES = [{}, {"lr": 0.01, "betas": (0.8, 0.99), "eps": 1e-6}, {"lr": 0.01, "weight_decay": 0.05}]
 # float64 runs agree with torch to rounding; float32 to a few ulps accumulated over the steps
-TOL = {np.float64: dict(rtol=1e-12, atol=1e-14), np.float32: dict(rtol=1e-5, atol=1e-7)}
+TOL = {np.float64: {"rtol": 1e-12, "atol": 1e-14}, np.float32: {"rtol": 1e-5, "atol": 1e-7}}
 
 
 def make_params(dtype, seed=0):
@@ -33,7 +33,7 @@ def gradient_sequence(steps, seed=1, skip=None):
 
 def run_ours(opt, params, grads):
     for step_grads in grads:
-        for p, g in zip(params, step_grads):
+        for p, g in zip(params, step_grads, strict=False):
             p.grad = None if g is None else g.astype(p.dtype)
         opt.step()
 
@@ -47,12 +47,12 @@ def compare_with_torch(cls_name, kwargs, dtype, grads):
     arrays = [p.data for p in params]
     for step_grads in grads:
         run_ours(ours, params, [step_grads])
-        for tp, g in zip(tparams, step_grads):
+        for tp, g in zip(tparams, step_grads, strict=False):
             tp.grad = None if g is None else torch.tensor(g.astype(dtype))
         theirs.step()
-        for p, tp in zip(params, tparams):
+        for p, tp in zip(params, tparams, strict=False):
             np.testing.assert_allclose(p.data, tp.detach().numpy(), **TOL[dtype])
-    assert all(p.data is a and p.dtype == dtype for p, a in zip(params, arrays))  # in place, same dtype
+    assert all(p.data is a and p.dtype == dtype for p, a in zip(params, arrays, strict=False))  # in place, same dtype
 
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
@@ -67,14 +67,14 @@ def test_adam_matches_torch(kwargs, dtype):
     compare_with_torch("Adam", kwargs, dtype, gradient_sequence(6))
 
 
-@pytest.mark.parametrize("cls_name,kwargs", [("SGD", SGD_CASES[1]), ("Adam", ADAM_CASES[1])])
+@pytest.mark.parametrize(("cls_name", "kwargs"), [("SGD", SGD_CASES[1]), ("Adam", ADAM_CASES[1])])
 def test_parameters_without_grad_are_skipped_like_torch(cls_name, kwargs):
     # parameter 1 gets no gradient on steps 0 and 3: Adam's per-parameter step count must lag
     grads = gradient_sequence(6, skip=lambda k, i: i == 1 and k in (0, 3))
     compare_with_torch(cls_name, kwargs, np.float64, grads)
 
 
-@pytest.mark.parametrize("cls_name,kwargs", [("SGD", SGD_CASES[5]), ("Adam", ADAM_CASES[2])])
+@pytest.mark.parametrize(("cls_name", "kwargs"), [("SGD", SGD_CASES[5]), ("Adam", ADAM_CASES[2])])
 def test_state_dict_round_trip_continues_identically(cls_name, kwargs, tmp_path):
     k, m = 3, 4
     grads = gradient_sequence(k + m, skip=lambda step, i: i == 2 and step == 0)
@@ -93,9 +93,10 @@ def test_state_dict_round_trip_continues_identically(cls_name, kwargs, tmp_path)
     other = {k_: v for k_, v in kwargs.items() if k_ != "lr"}
     fresh = cls(resumed, lr=123.0, **other)  # lr comes back from the state dict
     fresh.load_state_dict(sd)
-    assert fresh.lr == kwargs["lr"] and fresh.steps == k
+    assert fresh.lr == kwargs["lr"]
+    assert fresh.steps == k
     run_ours(fresh, resumed, grads[k:])
-    for a, b in zip(straight, resumed):
+    for a, b in zip(straight, resumed, strict=False):
         np.testing.assert_array_equal(a.data, b.data)
 
 
@@ -104,7 +105,10 @@ def test_state_dict_contents_are_copies():
     opt = optim.SGD(params, lr=0.1, momentum=0.9)
     run_ours(opt, params, gradient_sequence(2))
     sd = opt.state_dict()
-    assert sd["step"] == 2 and sd["num_params"] == 3 and sd["momentum"] == 0.9 and sd["nesterov"] is False
+    assert sd["step"] == 2
+    assert sd["num_params"] == 3
+    assert sd["momentum"] == 0.9
+    assert sd["nesterov"] is False
     assert set(sd["state"]) == {"0", "1", "2"}
     sd["state"]["0"]["momentum_buffer"][...] = 0.0
     assert opt.state[0]["momentum_buffer"].any()
@@ -124,7 +128,8 @@ def test_load_state_dict_errors():
     with pytest.raises(ValueError) as info:
         opt.load_state_dict(sd)
     msg = str(info.value)
-    assert "state['2']['exp_avg']: expected shape (2, 1, 3, 3)" in msg and "got (2, 1, 5, 5)" in msg
+    assert "state['2']['exp_avg']: expected shape (2, 1, 3, 3)" in msg
+    assert "got (2, 1, 5, 5)" in msg
     assert "state['1']: has entries ['exp_avg'], expected ['exp_avg', 'exp_avg_sq', 'step']" in msg
     np.testing.assert_array_equal(opt.state[2]["exp_avg"], before[2]["exp_avg"])  # nothing changed
     with pytest.raises(ValueError, match="for 3 parameters but this optimizer has 2"):

@@ -4,13 +4,13 @@ import threading
 
 import numpy as np
 import pytest
-from hypothesis import given, strategies as st
+from helpers import check_gradients
+from hypothesis import given
+from hypothesis import strategies as st
 
 import tinygrad_np as tg
 from tinygrad_np.ops import parallel
 from tinygrad_np.ops.parallel import forced_split
-
-from helpers import check_gradients
 
 
 @given(n=st.integers(0, 200), pieces=st.integers(1, 9))
@@ -33,7 +33,8 @@ def test_map_slices_runs_slices_on_several_threads_and_keeps_their_order():
         results = parallel.map_slices(10, 1.0, task)
     assert [i for r in results for i in r] == list(range(10))
     assert len(results) == 3
-    assert len(set(seen)) == 3 and threading.current_thread().name in seen
+    assert len(set(seen)) == 3
+    assert threading.current_thread().name in seen
 
 
 def test_small_work_stays_on_the_calling_thread():
@@ -89,7 +90,8 @@ def test_two_callers_at_once_both_get_correct_results():
             t.start()
         for t in threads:
             t.join()
-    assert not errors and len(outputs) == 40
+    assert not errors
+    assert len(outputs) == 40
     for out in outputs:
         np.testing.assert_allclose(out, expected, rtol=1e-5, atol=1e-6)
 

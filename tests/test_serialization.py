@@ -45,10 +45,12 @@ def assert_same(a, b):
         for k in a:
             assert_same(a[k], b[k])
     elif isinstance(a, np.ndarray):
-        assert a.dtype == b.dtype and a.shape == b.shape
+        assert a.dtype == b.dtype
+        assert a.shape == b.shape
         np.testing.assert_array_equal(a, b)
     elif isinstance(a, np.generic):
-        assert a.dtype == b.dtype and a == b
+        assert a.dtype == b.dtype
+        assert a == b
     else:
         assert a == b
 
@@ -70,7 +72,8 @@ def test_plain_numpy_can_read_it_without_pickle(tmp_path):
 def test_load_plain_npz_with_slashes(tmp_path):
     np.savez(tmp_path / "plain.npz", **{"a/b": np.ones(2), "c": np.zeros(1)})
     out = load(tmp_path / "plain.npz")
-    assert list(out) == ["a", "c"] and out["a"]["b"].tolist() == [1.0, 1.0]
+    assert list(out) == ["a", "c"]
+    assert out["a"]["b"].tolist() == [1.0, 1.0]
 
 
 def test_path_used_as_given_and_str_path(tmp_path):
@@ -86,10 +89,12 @@ def test_objects_with_numpy_method(tmp_path):
 
     save({"w": FakeTensor()}, tmp_path / "t.npz")
     w = load(tmp_path / "t.npz")["w"]
-    assert isinstance(w, np.ndarray) and w.dtype == np.float32 and w.sum() == 12
+    assert isinstance(w, np.ndarray)
+    assert w.dtype == np.float32
+    assert w.sum() == 12
 
 
-@pytest.mark.parametrize("obj, match", [
+@pytest.mark.parametrize(("obj", "match"), [
     ({"bad": np.array([object(), 1], dtype=object)}, "'bad'.*object"),
     ({"outer": {"inner": object()}}, "'outer/inner'.*unsupported"),
     ({"raw": b"bytes"}, "'raw'"),

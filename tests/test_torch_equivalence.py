@@ -44,7 +44,7 @@ def _close(a, b, what):
 
 
 @pytest.mark.parametrize("loss_kind", ["mse", "ce"])
-@pytest.mark.parametrize("seed,n", [(0, 5), (3, 2)])
+@pytest.mark.parametrize(("seed", "n"), [(0, 5), (3, 2)])
 def test_forward_and_every_gradient_match_torch(seed, n, loss_kind):
     model, x, labels, names, tparams = _setup(seed, n)
     loss, out = model.loss(x, labels, loss_kind)
@@ -63,7 +63,7 @@ def test_forward_and_every_gradient_match_torch(seed, n, loss_kind):
     _close(out.data, tout.detach().numpy(), "output")
     _close(np.array(loss.item()), np.array(tloss.item()), "loss")
     params = dict(model.named_parameters())
-    for name, tp in zip(names, tparams):
+    for name, tp in zip(names, tparams, strict=False):
         assert params[name].grad is not None, f"{name} got no gradient"
         assert params[name].grad.dtype == np.float64
         _close(params[name].grad, tp.grad.numpy(), f"gradient of {name}")

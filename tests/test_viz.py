@@ -80,7 +80,8 @@ def test_labels_show_shapes_dtypes_and_kinds():
     assert shapes.count("shape=parallelogram") == 3  # x, w, b are plain leaves (inputs)
     assert shapes.count("shape=box") == 4            # 3 intermediates + the root
     root = [lab for lab, _ in nodes.values() if lab.startswith("() float32")]
-    assert len(root) == 1 and f"value={float(y.data):.4g}" in root[0]
+    assert len(root) == 1
+    assert f"value={float(y.data):.4g}" in root[0]
 
 
 def test_conv_pool_reshape_and_reduction_attributes():
@@ -93,9 +94,11 @@ def test_conv_pool_reshape_and_reduction_attributes():
     out = p.reshape(2, 64).sum(axis=1)
     nodes, edges = parse(viz.to_dot(out, legend=False))
     conv = [lab for lab, _ in ops_of(nodes).values() if "<b>conv2d</b>" in lab][0]
-    assert "stride=(2, 2)" in conv and "padding=(1, 1)" in conv
+    assert "stride=(2, 2)" in conv
+    assert "padding=(1, 1)" in conv
     pool = [lab for lab, _ in ops_of(nodes).values() if "<b>max_pool2d</b>" in lab][0]
-    assert "kernel=(2, 2)" in pool and "stride=(1, 1)" in pool
+    assert "kernel=(2, 2)" in pool
+    assert "stride=(1, 1)" in pool
     assert any("shape=(2, 64)" in lab for lab, _ in ops_of(nodes).values())
     assert any("axis=(1,)" in lab and "keepdims=False" in lab for lab, _ in ops_of(nodes).values())
     assert any(lab.startswith("(2, 4, 5, 5) float32") for lab, _ in nodes.values())
@@ -107,14 +110,16 @@ def test_gradient_norm_after_backward_and_no_grad_yet_before():
     hidden = (x @ w).retain_grad()
     y = (hidden + b).sigmoid().sum()
     before, _ = parse(viz.to_dot(y, legend=False))
-    assert "no grad yet" in label_of(before, "w") and "no grad yet" in label_of(before, "b")
+    assert "no grad yet" in label_of(before, "w")
+    assert "no grad yet" in label_of(before, "b")
     assert sum("no grad yet" in lab for lab, _ in before.values()) == 6  # all but x
     y.backward()
     after, _ = parse(viz.to_dot(y, legend=False))
     assert f"grad \u2016\u00b7\u2016={np.linalg.norm(w.grad):.2e}" in label_of(after, "w")
     assert f"grad \u2016\u00b7\u2016={np.linalg.norm(b.grad):.2e}" in label_of(after, "b")
     retained = [lab for lab, _ in after.values() if lab.startswith("(4, 2)") and "\u2016" in lab]
-    assert len(retained) == 1 and f"={np.linalg.norm(hidden.grad):.2e}" in retained[0]
+    assert len(retained) == 1
+    assert f"={np.linalg.norm(hidden.grad):.2e}" in retained[0]
     assert sum("grad not retained" in lab for lab, _ in after.values()) == 3  # +b, sigmoid, root
     assert not any("no grad yet" in lab for lab, _ in after.values())
 
@@ -150,9 +155,11 @@ def test_max_nodes_keeps_nearest_nodes_and_notes_the_rest():
     assert "made by tanh (not shown)" in nodes["n4"][0]  # kept tensor, its op was cut
     nodes, edges = parse(viz.to_dot(y, max_nodes=4, legend=False))
     assert "1 input not shown" in nodes["n3"][0]  # kept op, its input tensor was cut
-    assert "17 nodes not shown (of 21)" in nodes["omitted"][0] and len(edges) == 3
+    assert "17 nodes not shown (of 21)" in nodes["omitted"][0]
+    assert len(edges) == 3
     full, _ = parse(viz.to_dot(y, max_nodes=21, legend=False))
-    assert "omitted" not in full and len(full) == 21
+    assert "omitted" not in full
+    assert len(full) == 21
 
 
 def test_clusters_follow_name_scopes():
@@ -170,10 +177,13 @@ def test_clusters_follow_name_scopes():
     conv1, fc = dot.index("label=<conv1>"), dot.index("label=<fc>")
     assert net < fc < conv1  # fc is met first from the root; both nested inside net
     conv_block = dot[conv1:dot.index("}", conv1)]
-    assert "<b>matmul</b>" in conv_block and "<b>exp</b>" in conv_block
+    assert "<b>matmul</b>" in conv_block
+    assert "<b>exp</b>" in conv_block
     assert dot.index("<b>sum</b>") < dot.index("subgraph")  # recorded outside any scope: top level
     flat = viz.to_dot(y, legend=False, cluster_modules=False)
-    assert "subgraph" not in flat and "in net.conv1" in flat and "in net.fc" in flat
+    assert "subgraph" not in flat
+    assert "in net.conv1" in flat
+    assert "in net.fc" in flat
 
 
 def test_parameters_of_a_module_are_drawn_in_its_cluster():
@@ -190,11 +200,13 @@ def test_parameters_of_a_module_are_drawn_in_its_cluster():
     y = Net()(tg.Tensor(rng.normal(size=(4, 3)))).sum()
     dot = viz.to_dot(y, legend=False)
     nodes, _ = parse(dot)
-    assert label_of(nodes, "fc.weight") and [s for lab, s in nodes.values() if "fc.weight" in lab] == \
+    assert label_of(nodes, "fc.weight")
+    assert [s for lab, s in nodes.values() if "fc.weight" in lab] == \
         ["shape=cylinder"]
     block = dot[dot.index("label=<fc>"):]
     block = block[:block.index("}")]
-    assert "fc.weight" in block and "fc.bias" in block
+    assert "fc.weight" in block
+    assert "fc.bias" in block
 
 
 def test_multiple_roots_share_nodes():
@@ -208,7 +220,8 @@ def test_multiple_roots_share_nodes():
     assert roots == ["n0", "n1"]
     # loss: 7 tensors, 4 ops, 10 edges; aux = sum(hidden * hidden) * (1/n) adds 4 tensors
     # (product, sum, the constant 1/n, aux), 3 ops and 8 edges (hidden enters the product twice)
-    assert len(tensors_of(nodes)) == 7 + 4 and len(ops_of(nodes)) == 4 + 3
+    assert len(tensors_of(nodes)) == 7 + 4
+    assert len(ops_of(nodes)) == 4 + 3
     assert len(edges) == 10 + 8
     assert viz.to_dot([loss, aux, loss]) == viz.to_dot([loss, aux])
 
@@ -228,19 +241,22 @@ def test_backward_order_labels_follow_the_engine():
 def test_show_stats_and_rankdir():
     t = tg.Tensor(np.array([1.0, 2.0, 6.0]), requires_grad=True, name="t")
     dot = viz.to_dot(t.exp(), show_stats=True, rankdir="LR")
-    assert "min 1 mean 3 max 6" in dot and "rankdir=LR" in dot
+    assert "min 1 mean 3 max 6" in dot
+    assert "rankdir=LR" in dot
     assert "mean" not in viz.to_dot(t.exp())
 
 
 def test_leaf_root_and_deep_chain():
     x = tg.Tensor(np.ones(1), requires_grad=True, name="x")
     nodes, edges = parse(viz.to_dot(x, legend=False))
-    assert len(nodes) == 1 and not edges
+    assert len(nodes) == 1
+    assert not edges
     y = x
     for _ in range(3000):  # deeper than Python's recursion limit
         y = y * 1.0
     nodes, edges = parse(viz.to_dot(y, legend=False))
-    assert len(ops_of(nodes)) == 3000 and len(edges) == 3000 * 3
+    assert len(ops_of(nodes)) == 3000
+    assert len(edges) == 3000 * 3
 
 
 def test_bad_arguments_raise_clear_errors():
@@ -271,7 +287,9 @@ def test_draw_renders_a_real_svg(tmp_path):
     y.backward()
     viz.draw(y, tmp_path / "graph.svg")
     svg = (tmp_path / "graph.svg").read_text()
-    assert "<svg" in svg and "matmul" in svg and "(4, 3) float32" in svg
+    assert "<svg" in svg
+    assert "matmul" in svg
+    assert "(4, 3) float32" in svg
     assert (tmp_path / "graph.dot").read_text() == viz.to_dot(y)
     viz.draw(y, tmp_path / "noext", format="png")
     assert (tmp_path / "noext.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
@@ -282,12 +300,14 @@ def test_missing_dot_writes_source_and_raises_with_install_hint(tmp_path, monkey
     monkeypatch.setattr(viz.shutil, "which", lambda name: None)
     with pytest.raises(RuntimeError) as err:
         viz.draw(y, tmp_path / "out" / "graph.svg")
-    assert "apt-get install graphviz" in str(err.value) and "brew install graphviz" in str(err.value)
+    assert "apt-get install graphviz" in str(err.value)
+    assert "brew install graphviz" in str(err.value)
     assert (tmp_path / "out" / "graph.dot").read_text() == viz.to_dot(y)
     assert not (tmp_path / "out" / "graph.svg").exists()
     with pytest.warns(RuntimeWarning, match="apt-get install graphviz"):
         g = viz.draw(y, tmp_path / "w.pdf", on_missing="warn")
-    assert g.source == viz.to_dot(y) and (tmp_path / "w.dot").exists()
+    assert g.source == viz.to_dot(y)
+    assert (tmp_path / "w.dot").exists()
 
 
 def test_executable_not_found_from_graphviz_is_handled(tmp_path, monkeypatch):

@@ -36,7 +36,8 @@ def test_summary_shapes_and_parameter_counts(capsys):
     assert table["fc"] == ((-1, 2), 768 * 2 + 2)
     assert sum(r.num_params for r in rows) == 4082 == ZhangCNN(rng=0).num_parameters()
     printed = capsys.readouterr().out
-    assert printed.strip() == format_summary(rows).strip() and "4,082" in printed
+    assert printed.strip() == format_summary(rows).strip()
+    assert "4,082" in printed
 
 
 def test_parameter_names_and_shapes():
@@ -60,7 +61,9 @@ def test_forward_output_range_and_features_order():
     assert list(f) == ["input", "conv1", "thr1", "sigmoid1", "pool1", "conv2", "thr2", "sigmoid2", "pool2",
                        "vector", "logits", "output"]
     out = model(_images(3)).data
-    assert out.shape == (3, 2) and out.dtype == np.float32 and ((out > 0) & (out < 1)).all()
+    assert out.shape == (3, 2)
+    assert out.dtype == np.float32
+    assert ((out > 0) & (out < 1)).all()
     np.testing.assert_allclose(f["output"].data, out, rtol=1e-6)
 
 
@@ -112,7 +115,7 @@ def test_mse_loss_is_half_sum_of_squares_over_batch():
 def _bound(model, tensors):
     """Let the model's layers read `tensors` in place of their Parameters (same order as parameters())."""
     saved = []
-    for (name, _), t in zip(model.named_parameters(), tensors):
+    for (name, _), t in zip(model.named_parameters(), tensors, strict=False):
         module_name, attr = name.rsplit(".", 1)
         module = getattr(model, module_name)
         saved.append((module, attr, module.__dict__[attr]))
@@ -173,7 +176,8 @@ def test_checkpoint_roundtrip_and_mis_shaped_weights(tmp_path):
     model = ZhangCNN(rng=3)
     _checkpoint(tmp_path / "c.npz", model)
     ckpt = T.load_checkpoint(tmp_path / "c.npz")
-    assert ckpt["epoch"] == 1 and ckpt["config"] == T.TrainConfig(epochs=3)
+    assert ckpt["epoch"] == 1
+    assert ckpt["config"] == T.TrainConfig(epochs=3)
     loaded = T.model_from_checkpoint(ckpt)
     for k, v in model.state_dict().items():
         np.testing.assert_array_equal(loaded.state_dict()[k], v)
@@ -199,7 +203,8 @@ def test_failed_save_leaves_previous_checkpoint(tmp_path, monkeypatch):
         _checkpoint(tmp_path / "c.npz", model, epoch=2)
     monkeypatch.undo()
     ckpt = T.load_checkpoint(tmp_path / "c.npz")
-    assert ckpt["epoch"] == 1 and not (ckpt["model"]["fc.bias"] == 9.0).any()
+    assert ckpt["epoch"] == 1
+    assert not (ckpt["model"]["fc.bias"] == 9.0).any()
     assert sorted(p.name for p in tmp_path.iterdir()) == ["c.npz"]
 
 
@@ -242,7 +247,8 @@ def test_sigkill_during_save_leaves_previous_checkpoint_loadable(tmp_path):
         proc.stdout.close()
     assert proc.returncode == -signal.SIGKILL
     leftovers = [p.name for p in tmp_path.iterdir() if p.name != "ckpt.npz"]
-    assert leftovers and all(n.startswith("ckpt.npz.tmp") for n in leftovers)  # killed mid-save
+    assert leftovers
+    assert all(n.startswith("ckpt.npz.tmp") for n in leftovers)
     ckpt = T.load_checkpoint(path)
     assert ckpt["epoch"] == 1
     model = T.model_from_checkpoint(ckpt)
@@ -292,7 +298,9 @@ def test_tutorial_python_blocks_run(tmp_path, monkeypatch, capsys):
     monkeypatch.chdir(tmp_path)
     exec(compile("\n".join(blocks), "docs/tutorial.md", "exec"), {})
     out = capsys.readouterr().out
-    assert "4,082" in out and "(3, 2)" in out and "(3, 12, 8, 8)" in out
+    assert "4,082" in out
+    assert "(3, 2)" in out
+    assert "(3, 12, 8, 8)" in out
 
 
 def test_conv_backprop_page_quotes_the_source_and_its_check_runs():

@@ -13,12 +13,13 @@ from .autograd import (  # noqa: E402
     no_grad,
     sum_to_shape,
 )
+from .join import concatenate, stack  # noqa: E402
 from .nn import functional  # noqa: E402
 from .ops import parallel  # noqa: E402
 from .ops.conv import conv2d, threshold  # noqa: E402
 from .ops.pool import avg_pool2d, max_pool2d  # noqa: E402
 from .serialization import load, save  # noqa: E402
-from .tensor import Tensor, concatenate, stack  # noqa: E402
+from .tensor import Tensor  # noqa: E402
 
 __version__ = "0.1.0"
 

@@ -28,9 +28,9 @@ import json
 import os
 import uuid
 import zipfile
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any, BinaryIO, Callable, Union
+from typing import Any, BinaryIO, Union
 
 import numpy as np
 
@@ -190,6 +190,8 @@ def _from_array(kind: str, arr: np.ndarray | None) -> Any:
         return {}
     if kind == "array":
         return arr
+    if arr is None:
+        raise ValueError(f"a value of kind {kind!r} is stored without its array")
     if kind == "npscalar":
         return arr[()]
     if kind in ("list", "tuple"):
@@ -232,7 +234,7 @@ def load(path: PathLike) -> dict[str, Any]:
         if missing:
             raise ValueError(f"cannot load {name!r}: missing arrays for keys {missing[:5]}")
     else:
-        kinds = {k: "array" for k in members}
+        kinds = dict.fromkeys(members, "array")
 
     out: dict[str, Any] = {}
     for key, kind in kinds.items():

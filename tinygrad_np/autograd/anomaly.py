@@ -12,7 +12,8 @@ import os
 import sys
 import threading
 import traceback
-from typing import TYPE_CHECKING, Any, Callable, Optional, TypeVar
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import numpy as np
 
@@ -48,7 +49,7 @@ class detect_anomaly:
     def __init__(self, enabled: bool = True):
         self.enabled = bool(enabled)
 
-    def __enter__(self) -> "detect_anomaly":
+    def __enter__(self) -> detect_anomaly:
         self._previous = is_anomaly_enabled()
         _state.enabled = self.enabled
         return self
@@ -74,7 +75,7 @@ def capture_stack() -> traceback.StackSummary:
     return stack
 
 
-def user_frame(stack: traceback.StackSummary) -> Optional[traceback.FrameSummary]:
+def user_frame(stack: traceback.StackSummary) -> traceback.FrameSummary | None:
     """The innermost frame outside the tinygrad_np package: the user's line."""
     for frame in reversed(stack):
         if not os.path.abspath(frame.filename).startswith(_PACKAGE_DIR):
@@ -82,7 +83,7 @@ def user_frame(stack: traceback.StackSummary) -> Optional[traceback.FrameSummary
     return stack[-1] if len(stack) else None
 
 
-def format_site(stack: Optional[traceback.StackSummary]) -> str:
+def format_site(stack: traceback.StackSummary | None) -> str:
     """`file:line in function` and the source line of the user's frame in `stack`."""
     frame = user_frame(stack) if stack is not None else None
     if frame is None:
@@ -91,7 +92,7 @@ def format_site(stack: Optional[traceback.StackSummary]) -> str:
     return f"{frame.filename}:{frame.lineno} in {frame.name}" + (f"\n      {line}" if line else "")
 
 
-def creation_note(ctx: "Context") -> str:
+def creation_note(ctx: Context) -> str:
     """A sentence giving the line that created ctx's op, if it was recorded in anomaly mode."""
     stack = getattr(ctx, "stack", None)
     if stack is None:
@@ -118,11 +119,11 @@ def describe_nonfinite(arr: np.ndarray) -> str:
     return f"{' and '.join(parts)} among {arr.size} values (first at index {first})"
 
 
-def _scope(ctx: "Context") -> str:
+def _scope(ctx: Context) -> str:
     return f" (in {'/'.join(ctx.scope)})" if ctx.scope else ""
 
 
-def check_forward(ctx: "Context", out: np.ndarray) -> None:
+def check_forward(ctx: Context, out: np.ndarray) -> None:
     """Raise if the forward output of ctx's op holds NaN or Inf; called only in anomaly mode."""
     if all_finite(out):
         return
@@ -148,7 +149,7 @@ def check_root_grad(grad: np.ndarray) -> None:
         raise RuntimeError(f"detect_anomaly: the gradient passed to backward() contains {describe_nonfinite(grad)}")
 
 
-def check_backward(ctx: "Context", i: int, grad_in: np.ndarray, grad_out: np.ndarray) -> None:
+def check_backward(ctx: Context, i: int, grad_in: np.ndarray, grad_out: np.ndarray) -> None:
     """Raise if the gradient that ctx's backward produced for input i holds NaN or Inf."""
     if all_finite(grad_in):
         return

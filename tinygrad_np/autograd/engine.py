@@ -6,7 +6,8 @@ Both are called from here; neither imports the engine.
 """
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Iterator, Optional, Sequence, Tuple
+from collections.abc import Iterator, Sequence
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -14,12 +15,12 @@ from . import anomaly
 from .versions import check_versions
 
 if TYPE_CHECKING:  # pragma: no cover
-    from ..tensor import Tensor
+    from ..tensor.base import TensorBase as Tensor
 
 _anomaly_state = anomaly._state
 
 
-def sum_to_shape(grad: np.ndarray, shape: Tuple[int, ...]) -> np.ndarray:
+def sum_to_shape(grad: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
     """Reduce a broadcast gradient back to `shape`.
 
     Sums over the leading dimensions that broadcasting added, then over every
@@ -40,7 +41,7 @@ def sum_to_shape(grad: np.ndarray, shape: Tuple[int, ...]) -> np.ndarray:
     return grad
 
 
-def _topological_order(root: "Tensor") -> list:
+def _topological_order(root: Tensor) -> list:
     """Non-leaf tensors reachable from root, each after all of its consumers (iterative DFS)."""
     order: list = []
     visited = set()
@@ -61,7 +62,7 @@ def _topological_order(root: "Tensor") -> list:
     return order
 
 
-def iter_graph(root: "Tensor") -> Iterator["Tensor"]:
+def iter_graph(root: Tensor) -> Iterator[Tensor]:
     """Yield the recorded (non-leaf) tensors from root backwards, in backward's visiting order."""
     return iter(_topological_order(root))
 
@@ -73,7 +74,7 @@ def _as_gradient_tuple(result: Any, n: int, op: str) -> Sequence[Any]:
     return grads
 
 
-def backward(root: "Tensor", grad: Optional[np.ndarray] = None, retain_graph: bool = False) -> None:
+def backward(root: Tensor, grad: np.ndarray | None = None, retain_graph: bool = False) -> None:
     """Reverse-mode sweep from `root`, accumulating into `.grad` of leaves that require grad."""
     if not root.requires_grad:
         raise RuntimeError(
@@ -90,7 +91,7 @@ def backward(root: "Tensor", grad: Optional[np.ndarray] = None, retain_graph: bo
         grad = np.ones_like(root._data)
     else:
         try:
-            grad = np.asarray(grad._data if hasattr(grad, "_ctx") else grad, dtype=root.dtype)
+            grad = np.asarray(getattr(grad, "_data", grad), dtype=root.dtype)  # a Tensor or array-like
         except (TypeError, ValueError) as exc:
             raise TypeError(f"backward: grad must be numbers of shape {root.shape}, "
                             f"got {type(grad).__name__}: {exc}") from None
@@ -110,13 +111,13 @@ def backward(root: "Tensor", grad: Optional[np.ndarray] = None, retain_graph: bo
         if g is None:
             continue
         if ctx.released:
-            ctx.saved_tensors  # raises the "second backward" error
+            _ = ctx.saved_tensors  # raises the "second backward" error
         if node._retains_grad:
             node._accumulate(g)
         if ctx._watched:
             check_versions(ctx)
         input_grads = _as_gradient_tuple(ctx.fn.backward(ctx, g), len(ctx.parents), ctx.op_name)
-        for i, (parent, needed, pg) in enumerate(zip(ctx.parents, ctx.needs_input_grad, input_grads)):
+        for i, (parent, needed, pg) in enumerate(zip(ctx.parents, ctx.needs_input_grad, input_grads, strict=False)):
             if not needed or pg is None:
                 continue
             pg = np.asarray(pg)

@@ -8,7 +8,8 @@ parent to a child, so a graph has no reference cycles and is freed with its root
 """
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Callable, List, Optional, Tuple
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -31,17 +32,18 @@ class Context:
     _watched: tuple = ()  # (VersionCounter, version, input index or -1 for the output) per saved array
     stack: Any = None
 
-    def __init__(self, fn: type, parents: Tuple["Tensor", ...], attrs: dict):
+    def __init__(self, fn: type[Function], parents: tuple[Tensor, ...], attrs: dict):
         self.fn = fn
         self.parents = parents
         self.attrs = attrs
         self.scope = current_scope()
-        self.needs_input_grad: Tuple[bool, ...] = tuple(p.requires_grad for p in parents)
-        self._saved: Optional[Tuple[Any, ...]] = ()
+        self.needs_input_grad: tuple[bool, ...] = tuple(p.requires_grad for p in parents)
+        self._saved: tuple[Any, ...] | None = ()
         self.released = False
 
     @property
     def op_name(self) -> str:
+        """The name of the recorded op (e.g. "conv2d")."""
         return self.fn.name()
 
     def save_for_backward(self, *values: Any) -> None:
@@ -49,7 +51,8 @@ class Context:
         self._saved = values
 
     @property
-    def saved_tensors(self) -> Tuple[Any, ...]:
+    def saved_tensors(self) -> tuple[Any, ...]:
+        """What forward saved with `save_for_backward`; raises after the graph was freed by a backward."""
         if self.released:
             raise RuntimeError(
                 f"{self.op_name}: trying to backward through the graph a second time; its saved "
@@ -91,7 +94,7 @@ class Function:
         raise NotImplementedError
 
     @classmethod
-    def apply(cls, *inputs: Any, **attrs: Any) -> "Tensor":
+    def apply(cls, *inputs: Any, **attrs: Any) -> Tensor:
         from ..tensor import Tensor
 
         tensors = tuple(x if isinstance(x, Tensor) else Tensor(x) for x in inputs)
@@ -119,4 +122,4 @@ class Function:
 
 
 # Callables run after every primitive forward as hook(ctx, output); used by tracing tools.
-_forward_hooks: List[Callable[[Context, np.ndarray], Any]] = []
+_forward_hooks: list[Callable[[Context, np.ndarray], Any]] = []

@@ -3,13 +3,14 @@ from __future__ import annotations
 
 import functools
 import threading
-from typing import Any, Callable, Tuple, TypeVar
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 
 class _State(threading.local):
     """Per-thread switches, with their defaults as class attributes (read on every op)."""
     grad_enabled = True
-    scope: Tuple[str, ...] = ()
+    scope: tuple[str, ...] = ()
 
 
 _state = _State()
@@ -24,7 +25,7 @@ def is_grad_enabled() -> bool:
 class no_grad:
     """Context manager and decorator: operations inside record nothing on the tape."""
 
-    def __enter__(self) -> "no_grad":
+    def __enter__(self) -> no_grad:
         self._previous = is_grad_enabled()
         _state.grad_enabled = False
         return self
@@ -41,7 +42,7 @@ class no_grad:
         return wrapper  # type: ignore[return-value]
 
 
-def current_scope() -> Tuple[str, ...]:
+def current_scope() -> tuple[str, ...]:
     """The names of the enclosing `name_scope` blocks (e.g. Module calls), outermost first."""
     return _state.scope
 
@@ -52,7 +53,7 @@ class name_scope:
     def __init__(self, name: str):
         self.name = name
 
-    def __enter__(self) -> "name_scope":
+    def __enter__(self) -> name_scope:
         self._previous = current_scope()
         _state.scope = self._previous + (self.name,)
         return self

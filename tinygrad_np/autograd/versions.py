@@ -14,15 +14,15 @@ normal runs take no snapshot and pay one integer test per getter call.
 """
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Optional, Tuple
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from .anomaly import creation_note
 
 if TYPE_CHECKING:  # pragma: no cover
-    from .function import Context
     from ..tensor import Tensor
+    from .function import Context
 
 
 class VersionCounter:
@@ -30,11 +30,11 @@ class VersionCounter:
 
     __slots__ = ("version", "live", "snapshot", "name")
 
-    def __init__(self, name: Optional[str] = None) -> None:
+    def __init__(self, name: str | None = None) -> None:
         self.name = name  # of the tensor that made it; views and detach() share it
         self.version = 0
         self.live = 0  # recorded, not yet released, Contexts that saved the array
-        self.snapshot: Optional[Tuple[np.ndarray, np.ndarray]] = None  # (array, copy taken by the getter)
+        self.snapshot: tuple[np.ndarray, np.ndarray] | None = None  # (array, copy taken by the getter)
 
     def watch(self, arr: np.ndarray) -> None:
         """Called by the `.data` getter: copy `arr` before the caller can write into it."""
@@ -62,7 +62,7 @@ def _owner(arr: np.ndarray) -> Any:
     return arr if base is None else base
 
 
-def watch_saved(ctx: "Context", out: np.ndarray, result: "Tensor") -> None:
+def watch_saved(ctx: Context, out: np.ndarray, result: Tensor) -> None:
     """Record (counter, version, input index) for every input, or the output (-1), whose array ctx saved.
 
     A saved array counts if it is an input's array or the output array, or a view of the same
@@ -74,7 +74,7 @@ def watch_saved(ctx: "Context", out: np.ndarray, result: "Tensor") -> None:
     for v in ctx._saved:  # type: ignore[union-attr]
         if type(v) is not np.ndarray:
             continue
-        for i, t in enumerate(parents):
+        for i, t in enumerate(parents):  # noqa: B007  (i and t are used after the loop)
             if t._data is v:
                 break
         else:
@@ -98,7 +98,7 @@ def watch_saved(ctx: "Context", out: np.ndarray, result: "Tensor") -> None:
         ctx._watched = tuple(watched)
 
 
-def share_view_counter(parents: Tuple["Tensor", ...], out: np.ndarray, result: "Tensor") -> None:
+def share_view_counter(parents: tuple[Tensor, ...], out: np.ndarray, result: Tensor) -> None:
     """If out is a view of an input's memory (reshape, transpose, slicing), share that input's counter."""
     owner = out.base
     for t in parents:
@@ -107,7 +107,7 @@ def share_view_counter(parents: Tuple["Tensor", ...], out: np.ndarray, result: "
             return
 
 
-def unwatch(ctx: "Context") -> None:
+def unwatch(ctx: Context) -> None:
     """Drop ctx's claim on the arrays it saved (after its backward, or when it is freed)."""
     for counter, _, _ in ctx._watched:
         live = counter.live - 1
@@ -117,7 +117,7 @@ def unwatch(ctx: "Context") -> None:
     ctx._watched = ()
 
 
-def check_versions(ctx: "Context") -> None:
+def check_versions(ctx: Context) -> None:
     """Raise if an array that ctx saved was modified in place after the op and before this backward."""
     for counter, version, i in ctx._watched:
         if counter.snapshot is not None:
@@ -126,7 +126,7 @@ def check_versions(ctx: "Context") -> None:
             raise RuntimeError(_modified_message(ctx, i, version, counter.version))
 
 
-def _modified_message(ctx: "Context", i: int, saved: int, now: int) -> str:
+def _modified_message(ctx: Context, i: int, saved: int, now: int) -> str:
     op = ctx.op_name
     if i >= 0:
         t = ctx.parents[i]

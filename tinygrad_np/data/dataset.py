@@ -42,7 +42,7 @@ class ImageDataset:
 
     def __repr__(self) -> str:
         counts = np.bincount(self.labels, minlength=len(self.class_names))
-        per_class = ", ".join(f"{c}: {k}" for c, k in zip(self.class_names, counts))
+        per_class = ", ".join(f"{c}: {k}" for c, k in zip(self.class_names, counts, strict=False))
         return f"ImageDataset(n={len(self)}, image_shape={self.images.shape[1:]}, classes={{{per_class}}})"
 
     def subset(self, indices: Sequence[int] | np.ndarray) -> ImageDataset:

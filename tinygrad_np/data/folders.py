@@ -24,7 +24,7 @@ def _is_image(name: str) -> bool:
 def _images_in(folder: Path, recursive: bool) -> list[Path]:
     if not recursive:
         return sorted(p for p in folder.iterdir() if p.is_file() and _is_image(p.name))
-    found = []
+    found: list[Path] = []
     for dirpath, dirnames, filenames in os.walk(folder):
         dirnames[:] = [d for d in dirnames if not d.startswith(".")]
         found.extend(Path(dirpath, f) for f in filenames if _is_image(f))
@@ -121,7 +121,7 @@ def load_image_folder(root: PathLike, size: int = 50, cache: bool = True,
     if cache:
         h = hashlib.sha256()
         h.update(json.dumps([_CACHE_VERSION, str(root_p), size]).encode())
-        for r, p in zip(rel, files):
+        for r, p in zip(rel, files, strict=False):
             st = p.stat()
             h.update(json.dumps([r, st.st_size, st.st_mtime_ns]).encode())
         key = h.hexdigest()
@@ -167,7 +167,7 @@ def load_image_folder(root: PathLike, size: int = 50, cache: bool = True,
                 "class_names": np.array(class_names, dtype=np.str_),
                 "paths": np.array([rel[i] for i in idx], dtype=np.str_).reshape(-1),
                 "skipped": np.array(skipped, dtype=np.str_).reshape(-1)}
-            atomic_write(cache_file, lambda f: np.savez(f, **arrays))
+            atomic_write(cache_file, lambda f: np.savez(f, **arrays))  # type: ignore[arg-type]
         except OSError as e:
             warnings.warn(f"could not write image cache {str(cache_file)!r}: {e}", stacklevel=2)
     return ds

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import math
-from typing import Any, Optional
+from typing import Any
 
 import numpy as np
 
@@ -23,7 +23,7 @@ def float_dtype(dtype: Any, layer: str) -> np.dtype:
     return dt
 
 
-def reset_default(weight: Parameter, bias: Optional[Parameter], rng: Optional[np.random.Generator]) -> None:
+def reset_default(weight: Parameter, bias: Parameter | None, rng: np.random.Generator | None) -> None:
     """PyTorch's default init: kaiming_uniform(a=sqrt(5)) for the weight, U(+-1/sqrt(fan_in)) for the bias."""
     rng = np.random.default_rng() if rng is None else rng
     init.kaiming_uniform_(weight, rng, a=math.sqrt(5))

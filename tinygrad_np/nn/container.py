@@ -1,7 +1,8 @@
 """Containers: Sequential."""
 from __future__ import annotations
 
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 import numpy as np
 
@@ -16,7 +17,7 @@ class Sequential(Module):
         for module in modules:
             self.append(module)
 
-    def append(self, module: Module) -> "Sequential":
+    def append(self, module: Module) -> Sequential:
         """Add a module at the end (named by its position)."""
         if not isinstance(module, Module):
             raise TypeError(f"Sequential: expected Module instances, got {type(module).__name__} "

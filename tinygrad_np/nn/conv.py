@@ -1,7 +1,7 @@
 """Convolution layers: Conv2d, and Threshold (a per-channel bias, the original project's "threshold")."""
 from __future__ import annotations
 
-from typing import Any, Optional, Tuple, Union
+from typing import Any
 
 import numpy as np
 
@@ -11,14 +11,14 @@ from ..tensor import Tensor, as_tensor
 from .args import float_dtype, positive_int, reset_default
 from .module import Module, Parameter
 
-IntOrPair = Union[int, Tuple[int, int]]
+IntOrPair = int | tuple[int, int]
 
 
 class Conv2d(Module):
     """2-D cross-correlation layer: weight (F, C, KH, KW), bias (F,) or None; see `tg.conv2d`."""
 
     def __init__(self, in_channels: int, out_channels: int, kernel_size: IntOrPair, stride: IntOrPair = 1,
-                 padding: IntOrPair = 0, bias: bool = True, rng: Optional[np.random.Generator] = None,
+                 padding: IntOrPair = 0, bias: bool = True, rng: np.random.Generator | None = None,
                  dtype: Any = np.float32):
         super().__init__()
         self.in_channels = positive_int(in_channels, "in_channels", "Conv2d")
@@ -31,7 +31,7 @@ class Conv2d(Module):
         self.bias = Parameter(np.zeros(self.out_channels), dtype=dt) if bias else None
         self.reset_parameters(rng)
 
-    def reset_parameters(self, rng: Optional[np.random.Generator] = None) -> None:
+    def reset_parameters(self, rng: np.random.Generator | None = None) -> None:
         """Re-draw weight and bias with PyTorch's default initialisation."""
         reset_default(self.weight, self.bias, rng)
 

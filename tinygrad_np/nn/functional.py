@@ -1,7 +1,7 @@
 """Losses and activations as functions of tensors."""
 from __future__ import annotations
 
-from typing import Any, Optional
+from typing import Any
 
 import numpy as np
 
@@ -9,8 +9,11 @@ from ..ops.elementwise import Softplus
 from ..ops.loss import BinaryCrossEntropy
 from ..tensor import Tensor
 
+__all__ = ["sigmoid", "relu", "tanh", "softmax", "log_softmax", "softplus", "mse_loss", "cross_entropy",
+           "binary_cross_entropy", "binary_cross_entropy_with_logits"]
 
-def _as_tensor(x: Any, like: Optional[Tensor] = None) -> Tensor:
+
+def _as_tensor(x: Any, like: Tensor | None = None) -> Tensor:
     if isinstance(x, Tensor):
         return x
     return like._lift(x) if like is not None else Tensor(x)
@@ -32,22 +35,27 @@ def _same_shape(op: str, a: Tensor, b: Tensor) -> None:
 
 
 def sigmoid(x: Tensor) -> Tensor:
+    """1 / (1 + exp(-x)), elementwise."""
     return x.sigmoid()
 
 
 def relu(x: Tensor) -> Tensor:
+    """max(x, 0), elementwise."""
     return x.relu()
 
 
 def tanh(x: Tensor) -> Tensor:
+    """Hyperbolic tangent, elementwise."""
     return x.tanh()
 
 
 def softmax(x: Tensor, axis: int = -1) -> Tensor:
+    """exp(x) / sum(exp(x)) along `axis`, stable for large |x|."""
     return x.softmax(axis)
 
 
 def log_softmax(x: Tensor, axis: int = -1) -> Tensor:
+    """x - logsumexp(x) along `axis`, stable for large |x|."""
     return x.log_softmax(axis)
 
 

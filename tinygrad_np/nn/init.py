@@ -12,7 +12,7 @@ Conv2d weight (F, C, KH, KW) has fan_in = C * KH * KW.
 from __future__ import annotations
 
 import math
-from typing import Any, Optional, Tuple, TypeVar
+from typing import Any, TypeVar
 
 import numpy as np
 
@@ -34,7 +34,7 @@ def _array(t: Any, op: str) -> np.ndarray:
     return arr
 
 
-def _generator(rng: Optional[np.random.Generator], op: str) -> np.random.Generator:
+def _generator(rng: np.random.Generator | None, op: str) -> np.random.Generator:
     if rng is None:
         return np.random.default_rng()
     if not isinstance(rng, np.random.Generator):
@@ -43,7 +43,7 @@ def _generator(rng: Optional[np.random.Generator], op: str) -> np.random.Generat
     return rng
 
 
-def calculate_fan_in_and_fan_out(shape: Tuple[int, ...]) -> Tuple[int, int]:
+def calculate_fan_in_and_fan_out(shape: tuple[int, ...]) -> tuple[int, int]:
     """(fan_in, fan_out) of a weight of shape (out, in, *kernel); needs at least 2 dims."""
     shape = tuple(shape)
     if len(shape) < 2:
@@ -52,7 +52,7 @@ def calculate_fan_in_and_fan_out(shape: Tuple[int, ...]) -> Tuple[int, int]:
     return shape[1] * receptive, shape[0] * receptive
 
 
-def calculate_gain(nonlinearity: str, param: Optional[float] = None) -> float:
+def calculate_gain(nonlinearity: str, param: float | None = None) -> float:
     """Recommended gain for a nonlinearity, as in PyTorch: linear/conv/sigmoid 1, tanh 5/3,
     relu sqrt(2), leaky_relu sqrt(2 / (1 + a^2)) with a = param (default 0.01)."""
     if nonlinearity in ("linear", "conv1d", "conv2d", "sigmoid", "identity"):
@@ -68,7 +68,7 @@ def calculate_gain(nonlinearity: str, param: Optional[float] = None) -> float:
                      "linear, conv2d, sigmoid, identity, tanh, relu, leaky_relu")
 
 
-def uniform_(t: T, low: float = 0.0, high: float = 1.0, rng: Optional[np.random.Generator] = None) -> T:
+def uniform_(t: T, low: float = 0.0, high: float = 1.0, rng: np.random.Generator | None = None) -> T:
     """Fill t with draws from U(low, high)."""
     arr = _array(t, "uniform_")
     if not low <= high:
@@ -77,7 +77,7 @@ def uniform_(t: T, low: float = 0.0, high: float = 1.0, rng: Optional[np.random.
     return t
 
 
-def normal_(t: T, mean: float = 0.0, std: float = 1.0, rng: Optional[np.random.Generator] = None) -> T:
+def normal_(t: T, mean: float = 0.0, std: float = 1.0, rng: np.random.Generator | None = None) -> T:
     """Fill t with draws from N(mean, std^2)."""
     arr = _array(t, "normal_")
     if not std >= 0:
@@ -102,14 +102,14 @@ def ones_(t: T) -> T:
     return constant_(t, 1.0)
 
 
-def xavier_uniform_(t: T, rng: Optional[np.random.Generator] = None, gain: float = 1.0) -> T:
+def xavier_uniform_(t: T, rng: np.random.Generator | None = None, gain: float = 1.0) -> T:
     """Glorot uniform: U(-b, b) with b = gain * sqrt(6 / (fan_in + fan_out))."""
     fan_in, fan_out = calculate_fan_in_and_fan_out(_array(t, "xavier_uniform_").shape)
     bound = gain * math.sqrt(6.0 / (fan_in + fan_out))
     return uniform_(t, -bound, bound, _generator(rng, "xavier_uniform_"))
 
 
-def kaiming_uniform_(t: T, rng: Optional[np.random.Generator] = None, a: float = 0.0) -> T:
+def kaiming_uniform_(t: T, rng: np.random.Generator | None = None, a: float = 0.0) -> T:
     """He uniform for a leaky-ReLU slope a: U(-b, b) with b = sqrt(2 / (1 + a^2)) * sqrt(3 / fan_in).
 
     With a = sqrt(5) (PyTorch's default for Linear and Conv2d) the bound is 1 / sqrt(fan_in).

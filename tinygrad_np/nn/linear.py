@@ -1,7 +1,7 @@
 """Linear (fully connected) layer and Flatten."""
 from __future__ import annotations
 
-from typing import Any, Optional
+from typing import Any
 
 import numpy as np
 
@@ -14,7 +14,7 @@ class Linear(Module):
     """Fully connected layer y = x @ weight.T + bias with weight (out_features, in_features)."""
 
     def __init__(self, in_features: int, out_features: int, bias: bool = True,
-                 rng: Optional[np.random.Generator] = None, dtype: Any = np.float32):
+                 rng: np.random.Generator | None = None, dtype: Any = np.float32):
         super().__init__()
         self.in_features = positive_int(in_features, "in_features", "Linear")
         self.out_features = positive_int(out_features, "out_features", "Linear")
@@ -23,7 +23,7 @@ class Linear(Module):
         self.bias = Parameter(np.zeros(self.out_features), dtype=dt) if bias else None
         self.reset_parameters(rng)
 
-    def reset_parameters(self, rng: Optional[np.random.Generator] = None) -> None:
+    def reset_parameters(self, rng: np.random.Generator | None = None) -> None:
         """Re-draw weight and bias with PyTorch's default initialisation."""
         reset_default(self.weight, self.bias, rng)
 

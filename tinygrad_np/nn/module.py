@@ -15,8 +15,8 @@ scope of the caller (usually ()).
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Mapping
-from typing import Any, Callable, Dict, List, NamedTuple, Optional, Tuple, Union
+from collections.abc import Callable, Mapping
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -25,7 +25,7 @@ from ..tensor import Tensor
 
 __all__ = ["Parameter", "Module", "RemovableHandle", "IncompatibleKeys"]
 
-ForwardHook = Callable[["Module", Tuple[Any, ...], Any], Any]
+ForwardHook = Callable[["Module", tuple[Any, ...], Any], Any]
 
 
 def _join(prefix: str, name: str) -> str:
@@ -38,7 +38,7 @@ class Parameter(Tensor):
     Float data becomes float32 unless `dtype` is given (as for Tensor); the data is copied.
     """
 
-    def __init__(self, data: Any, dtype: Any = None, name: Optional[str] = None):
+    def __init__(self, data: Any, dtype: Any = None, name: str | None = None):
         if isinstance(data, Tensor):
             data = data.data
         arr = np.asarray(data) if dtype is None else np.asarray(data, dtype=dtype)
@@ -54,23 +54,29 @@ class Parameter(Tensor):
 class RemovableHandle:
     """Returned by `register_forward_hook`; `remove()` unregisters the hook (idempotent)."""
 
-    def __init__(self, hooks: Dict[int, ForwardHook], key: int):
+    def __init__(self, hooks: dict[int, ForwardHook], key: int):
         self._hooks, self._key = hooks, key
 
     def remove(self) -> None:
+        """Unregister the hook (a second call does nothing)."""
         self._hooks.pop(self._key, None)
 
 
 class IncompatibleKeys(NamedTuple):
     """What `load_state_dict(strict=False)` skipped."""
-    missing_keys: List[str]
-    unexpected_keys: List[str]
+    missing_keys: list[str]
+    unexpected_keys: list[str]
 
 
 class Module:
     """Base class of layers and models: subclass it, assign layers/Parameters, define `forward`."""
 
     _next_hook_id = 0
+    # set with object.__setattr__ in __init__ (they must not go through the registration below)
+    _members: dict[str, Any]
+    _forward_hooks: dict[int, ForwardHook]
+    _path: str
+    training: bool
 
     def __init__(self) -> None:
         object.__setattr__(self, "_members", {})  # name -> Parameter | Module, in assignment order
@@ -100,7 +106,7 @@ class Module:
         self.__dict__.get("_members", {}).pop(name, None)
         object.__delattr__(self, name)
 
-    def _name_member(self, name: str, value: Union[Parameter, "Module"]) -> None:
+    def _name_member(self, name: str, value: Parameter | Module) -> None:
         full = _join(self._path, name)
         if isinstance(value, Parameter):
             value.name = full
@@ -118,17 +124,17 @@ class Module:
         return self._path
 
     # -------------------------------------------------------------- traversal
-    def named_children(self) -> List[Tuple[str, "Module"]]:
+    def named_children(self) -> list[tuple[str, Module]]:
         """Direct submodules with their attribute names."""
         return [(n, m) for n, m in self._members.items() if isinstance(m, Module)]
 
-    def children(self) -> List["Module"]:
+    def children(self) -> list[Module]:
         """Direct submodules."""
         return [m for _, m in self.named_children()]
 
-    def named_modules(self) -> List[Tuple[str, "Module"]]:
+    def named_modules(self) -> list[tuple[str, Module]]:
         """This module ("") and every submodule, pre-order, each once, with dotted names."""
-        out: List[Tuple[str, Module]] = []
+        out: list[tuple[str, Module]] = []
         seen: set = set()
 
         def visit(module: Module, prefix: str) -> None:
@@ -142,17 +148,17 @@ class Module:
         visit(self, "")
         return out
 
-    def modules(self) -> List["Module"]:
+    def modules(self) -> list[Module]:
         """This module and every submodule, pre-order."""
         return [m for _, m in self.named_modules()]
 
-    def named_parameters(self) -> List[Tuple[str, Parameter]]:
+    def named_parameters(self) -> list[tuple[str, Parameter]]:
         """Every parameter once, in assignment order (submodules expanded in place), dotted names."""
-        out: List[Tuple[str, Parameter]] = []
+        out: list[tuple[str, Parameter]] = []
         _collect_parameters(self, "", set(), out)
         return out
 
-    def parameters(self) -> List[Parameter]:
+    def parameters(self) -> list[Parameter]:
         """Every parameter once, in the order of `named_parameters()`."""
         return [p for _, p in self.named_parameters()]
 
@@ -162,9 +168,11 @@ class Module:
 
     # ----------------------------------------------------------------- calling
     def forward(self, *args: Any, **kwargs: Any) -> Any:
+        """The computation of the module; call the module itself (`module(x)`), which runs hooks and
+        names the recorded ops after the module."""
         raise NotImplementedError(f"{type(self).__name__}: subclasses of Module must define forward()")
 
-    def _scope_parts(self) -> Tuple[str, ...]:
+    def _scope_parts(self) -> tuple[str, ...]:
         """The path components not already at the end of the current scope."""
         parts = tuple(self._path.split(".")) if self._path else ()
         scope = current_scope()
@@ -195,13 +203,13 @@ class Module:
         return RemovableHandle(self._forward_hooks, key)
 
     # ------------------------------------------------------------------ modes
-    def train(self, mode: bool = True) -> "Module":
+    def train(self, mode: bool = True) -> Module:
         """Set `.training` on this module and every submodule; returns self."""
         for m in self.modules():
             object.__setattr__(m, "training", bool(mode))
         return self
 
-    def eval(self) -> "Module":
+    def eval(self) -> Module:
         """Same as `train(False)`."""
         return self.train(False)
 
@@ -211,7 +219,7 @@ class Module:
             p.grad = None
 
     # ------------------------------------------------------------ state dicts
-    def state_dict(self) -> Dict[str, np.ndarray]:
+    def state_dict(self) -> dict[str, np.ndarray]:
         """Copies of the parameter arrays, keyed by dotted name, in `named_parameters()` order."""
         return {name: p.data.copy() for name, p in self.named_parameters()}
 
@@ -227,8 +235,8 @@ class Module:
         params = dict(self.named_parameters())
         missing = [k for k in params if k not in state]
         unexpected = [str(k) for k in state if k not in params]
-        bad: List[str] = []
-        arrays: Dict[str, np.ndarray] = {}
+        bad: list[str] = []
+        arrays: dict[str, np.ndarray] = {}
         for name, p in params.items():
             if name not in state:
                 continue
@@ -273,7 +281,7 @@ class Module:
         return head + "\n  " + "\n  ".join(lines) + "\n)"
 
 
-def _collect_parameters(module: Module, prefix: str, seen: set, out: List[Tuple[str, Parameter]]) -> None:
+def _collect_parameters(module: Module, prefix: str, seen: set, out: list[tuple[str, Parameter]]) -> None:
     """Append module's parameters to out in assignment order, submodules expanded in place.
 
     A plain function, not a closure that calls itself: such a closure is a reference cycle

@@ -1,20 +1,20 @@
 """Pooling layers: AvgPool2d, MaxPool2d."""
 from __future__ import annotations
 
-from typing import Any, Optional, Tuple, Union
+from typing import Any
 
 from ..ops.pool import avg_pool2d, max_pool2d
 from ..ops.shape_checks import pair
 from ..tensor import Tensor, as_tensor
 from .module import Module
 
-IntOrPair = Union[int, Tuple[int, int]]
+IntOrPair = int | tuple[int, int]
 
 
 class _Pool2d(Module):
     _name = ""
 
-    def __init__(self, kernel_size: IntOrPair, stride: Optional[IntOrPair] = None):
+    def __init__(self, kernel_size: IntOrPair, stride: IntOrPair | None = None):
         super().__init__()
         self.kernel_size = pair(kernel_size, "kernel_size", self._name, 1)
         self.stride = self.kernel_size if stride is None else pair(stride, "stride", self._name, 1)

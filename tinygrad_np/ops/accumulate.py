@@ -1,12 +1,13 @@
 """Array helpers shared by the ops' backward passes: a zeroed accumulator, a sum of arrays."""
 from __future__ import annotations
 
-from typing import Any, Optional, Sequence, Tuple
+from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 
 
-def accumulator(shape: Tuple[int, ...], dtype: Any) -> np.ndarray:
+def accumulator(shape: tuple[int, ...], dtype: Any) -> np.ndarray:
     """A zero-filled array to accumulate into with `+=`.
 
     np.zeros maps fresh pages of a large array to the shared zero page, so `+=` faults on every
@@ -17,7 +18,7 @@ def accumulator(shape: Tuple[int, ...], dtype: Any) -> np.ndarray:
     return out
 
 
-def sum_of(arrays: Sequence[np.ndarray], out: Optional[np.ndarray] = None) -> np.ndarray:
+def sum_of(arrays: Sequence[np.ndarray], out: np.ndarray | None = None) -> np.ndarray:
     """Elementwise sum of equally shaped arrays, into `out` (a new array if None; `out` may be
     arrays[0] itself, to add the rest into it)."""
     if len(arrays) == 1:

@@ -23,7 +23,7 @@ from __future__ import annotations
 import ctypes
 import os
 import platform
-from typing import Callable, Optional
+from collections.abc import Callable
 
 # mallopt parameter numbers from glibc's <malloc.h>
 _M_TRIM_THRESHOLD = -1
@@ -39,7 +39,7 @@ _USER_MALLOC_VARIABLES = ("MALLOC_TRIM_THRESHOLD_", "MALLOC_MMAP_THRESHOLD_")
 status: str = "not applied"
 
 
-def _glibc_mallopt() -> Optional[Callable[[int, int], int]]:
+def _glibc_mallopt() -> Callable[[int, int], int] | None:
     if platform.system() != "Linux" or platform.libc_ver()[0] != "glibc":
         return None
     try:

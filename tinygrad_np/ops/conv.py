@@ -5,7 +5,7 @@ conv2d lowers to matrix products (conv_lowerings.py), chosen per pass by a cost 
 from __future__ import annotations
 
 import math
-from typing import Any, Optional, Tuple
+from typing import Any
 
 import numpy as np
 
@@ -44,7 +44,7 @@ class Conv2d(Function):
 
     @staticmethod
     def forward(ctx: Context, x: np.ndarray, w: np.ndarray, *bias: np.ndarray,
-                stride: Tuple[int, int], padding: Tuple[int, int]) -> np.ndarray:
+                stride: tuple[int, int], padding: tuple[int, int]) -> np.ndarray:
         (sh, sw), (ph, pw) = stride, padding
         f, c, kh, kw = w.shape
         xp = _pad_hw(x, ph, pw)
@@ -63,7 +63,7 @@ class Conv2d(Function):
         return out
 
     @staticmethod
-    def backward(ctx: Context, grad: np.ndarray) -> Tuple[Optional[np.ndarray], ...]:
+    def backward(ctx: Context, grad: np.ndarray) -> tuple[np.ndarray | None, ...]:
         xp, w, empty = ctx.saved_tensors
         stride = ctx.attrs["stride"]
         (sh, sw), (ph, pw) = stride, ctx.attrs["padding"]
@@ -85,7 +85,7 @@ class Conv2d(Function):
                 gw = algo.band_weight_grad(xp, grad, w.shape, sh, sw, block)
             else:
                 gw = algo.im2col_weight_grad(xp, grad, w.shape, sh, sw)
-        grads: Tuple[Optional[np.ndarray], ...] = (gx, gw)
+        grads: tuple[np.ndarray | None, ...] = (gx, gw)
         if len(ctx.needs_input_grad) == 3:
             grads += (grad.sum(axis=(0, 2, 3)) if ctx.needs_input_grad[2] else None,)
         return grads
@@ -97,6 +97,9 @@ class Threshold(Function):
     @staticmethod
     def forward(ctx: Context, x: np.ndarray, t: np.ndarray) -> np.ndarray:
         out = np.empty(x.shape, dtype=np.result_type(x, t))
+        rows: np.ndarray
+        per_channel: np.ndarray
+        out_rows: np.ndarray
         n = x.shape[0]
         if x.flags.c_contiguous:
             # each image as one row (C*H*W,) plus the thresholds repeated H*W times each: a
@@ -116,7 +119,7 @@ class Threshold(Function):
         return out
 
     @staticmethod
-    def backward(ctx: Context, grad: np.ndarray) -> Tuple[np.ndarray, Optional[np.ndarray]]:
+    def backward(ctx: Context, grad: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
         if not ctx.needs_input_grad[1]:
             return grad, None
         axes = (0,) + tuple(range(2, grad.ndim))

@@ -21,7 +21,8 @@ import contextlib
 import functools
 import math
 import threading
-from typing import Any, Callable, Dict, Iterator, List, Optional, Tuple, TypeVar
+from collections.abc import Callable, Iterator
+from typing import Any, TypeVar
 
 import numpy as np
 
@@ -34,7 +35,7 @@ as_strided = np.lib.stride_tricks.as_strided
 
 
 # ------------------------------------------------------------------------ choice
-_forced: List[Optional[Tuple[str, int]]] = [None]
+_forced: list[tuple[str, int] | None] = [None]
 
 
 @contextlib.contextmanager
@@ -64,8 +65,8 @@ BANDWIDTH, PEAK, THIN_GEMM_SIDE, THIN_BAND_SIDE = 12e9, 100e9, 24, 128
 
 
 @functools.lru_cache(maxsize=1024)  # a network asks for the same few shapes at every step
-def pass_costs(x_shape: Tuple[int, ...], w_shape: Tuple[int, ...], stride: Tuple[int, int],
-               out_hw: Tuple[int, int], pass_name: str = "forward") -> Dict[str, float]:
+def pass_costs(x_shape: tuple[int, ...], w_shape: tuple[int, ...], stride: tuple[int, int],
+               out_hw: tuple[int, int], pass_name: str = "forward") -> dict[str, float]:
     """Estimated seconds of one pass ("forward", "input_grad" or "weight_grad") by each lowering
     (a shared dict: do not modify)."""
     if pass_name not in PASSES:
@@ -94,8 +95,8 @@ def pass_costs(x_shape: Tuple[int, ...], w_shape: Tuple[int, ...], stride: Tuple
             "im2col": column_bytes / BANDWIDTH + thin_gemm}
 
 
-def choose_algorithm(x_shape: Tuple[int, ...], w_shape: Tuple[int, ...], stride: Tuple[int, int],
-                     out_hw: Tuple[int, int], pass_name: str = "forward") -> Tuple[str, int]:
+def choose_algorithm(x_shape: tuple[int, ...], w_shape: tuple[int, ...], stride: tuple[int, int],
+                     out_hw: tuple[int, int], pass_name: str = "forward") -> tuple[str, int]:
     """("band", B) or ("im2col", 0): the lowering of one pass of conv2d on the padded input x_shape.
 
     Each pass (forward, input gradient, weight gradient) is chosen on its own: they read the
@@ -109,8 +110,8 @@ def choose_algorithm(x_shape: Tuple[int, ...], w_shape: Tuple[int, ...], stride:
     return ("band", band_block_width(out_hw[1], pass_name)) if costs["band"] < costs["im2col"] else ("im2col", 0)
 
 
-def seconds_per_image(x_shape: Tuple[int, ...], w_shape: Tuple[int, ...], stride: Tuple[int, int],
-                      out_hw: Tuple[int, int], pass_name: str, algorithm: str) -> float:
+def seconds_per_image(x_shape: tuple[int, ...], w_shape: tuple[int, ...], stride: tuple[int, int],
+                      out_hw: tuple[int, int], pass_name: str, algorithm: str) -> float:
     """The cost model's estimate for one image of a pass on one core (it models both cores)."""
     return 2 * pass_costs((1,) + tuple(x_shape[1:]), tuple(w_shape), tuple(stride), tuple(out_hw),
                           pass_name)[algorithm]
@@ -138,17 +139,18 @@ def band_block_width(ow: int, pass_name: str = "forward") -> int:
 # reused from call to call: the copy stays in cache while the GEMM reads it, and a fresh
 # multi-megabyte array would cost a page fault per 4 KiB on first touch.
 CHUNK_BYTES = 2 << 20
-_buffers = threading.local()
+_buffers = threading.local()  # .table: {(name, dtype): buffer}
 
 
-def _scratch(name: str, shape: Tuple[int, ...], dtype: Any) -> np.ndarray:
+def _scratch(name: str, shape: tuple[int, ...], dtype: Any) -> np.ndarray:
     """This thread's reusable buffer `name`, viewed as `shape`; valid until the next request."""
     size = math.prod(shape)
     key = (name, np.dtype(dtype))
-    buf = _buffers.__dict__.get(key)
+    table: dict[tuple[str, np.dtype], np.ndarray] = _buffers.__dict__.setdefault("table", {})
+    buf = table.get(key)
     if buf is None or buf.size < size:
         buf = np.empty(max(size, 1), dtype=dtype)
-        _buffers.__dict__[key] = buf
+        table[key] = buf
     return buf[:size].reshape(shape)
 
 
@@ -164,12 +166,12 @@ def _batch_chunks(batch: slice, row_bytes_per_image: int) -> Iterator[slice]:
         yield slice(start, min(batch.stop, start + step))
 
 
-def _map_chunks(n: int, bytes_per_image: int, seconds_each: float, chunk: Callable[[slice], T]) -> List[T]:
+def _map_chunks(n: int, bytes_per_image: int, seconds_each: float, chunk: Callable[[slice], T]) -> list[T]:
     """[chunk(part) for every chunk of the batch], in batch order: the batch is split over the
     threads when its work (`seconds_each` per image) is worth it (parallel.py), and each thread
     walks its slice a chunk at a time (`_batch_chunks`), building the chunk's lowered rows in its
     own reused buffers. `chunk` writes only its own images."""
-    def run(images: slice) -> List[T]:
+    def run(images: slice) -> list[T]:
         return [chunk(part) for part in _batch_chunks(images, bytes_per_image)]
 
     slices = parallel.map_slices(n, seconds_each, run, uses_blas=True)
@@ -205,7 +207,7 @@ def im2col_forward(xp: np.ndarray, w: np.ndarray, sh: int, sw: int, oh: int, ow:
     return out.reshape(n, f, oh, ow)
 
 
-def im2col_weight_grad(xp: np.ndarray, grad: np.ndarray, w_shape: Tuple[int, ...], sh: int, sw: int) -> np.ndarray:
+def im2col_weight_grad(xp: np.ndarray, grad: np.ndarray, w_shape: tuple[int, ...], sh: int, sw: int) -> np.ndarray:
     f, c, kh, kw = w_shape
     n, _, oh, ow = grad.shape
     g3 = grad.reshape(n, f, -1)
@@ -220,7 +222,7 @@ def im2col_weight_grad(xp: np.ndarray, grad: np.ndarray, w_shape: Tuple[int, ...
     return sum_of(partials, out=partials[0]).reshape(w_shape)
 
 
-def im2col_input_grad(grad: np.ndarray, w: np.ndarray, padded_shape: Tuple[int, ...], sh: int, sw: int) -> np.ndarray:
+def im2col_input_grad(grad: np.ndarray, w: np.ndarray, padded_shape: tuple[int, ...], sh: int, sw: int) -> np.ndarray:
     f, c, kh, kw = w.shape
     n, _, oh, ow = grad.shape
     wt = w.reshape(f, -1).T
@@ -243,7 +245,7 @@ def im2col_input_grad(grad: np.ndarray, w: np.ndarray, padded_shape: Tuple[int, 
 
 
 # -------------------------------------------------------------------------- band
-def _band_geometry(wp: int, kw: int, sw: int, ow: int, block: int) -> Tuple[int, int, int]:
+def _band_geometry(wp: int, kw: int, sw: int, ow: int, block: int) -> tuple[int, int, int]:
     nb = math.ceil(ow / block)
     wb = (block - 1) * sw + kw
     width_needed = (nb * block - 1) * sw + kw  # the last block may run past the input
@@ -305,7 +307,7 @@ def band_forward(xp: np.ndarray, w: np.ndarray, sh: int, sw: int, oh: int, ow: i
     return out
 
 
-def band_weight_grad(xp: np.ndarray, grad: np.ndarray, w_shape: Tuple[int, ...], sh: int, sw: int,
+def band_weight_grad(xp: np.ndarray, grad: np.ndarray, w_shape: tuple[int, ...], sh: int, sw: int,
                      block: int) -> np.ndarray:
     f, c, kh, kw = w_shape
     n = xp.shape[0]
@@ -325,7 +327,7 @@ def band_weight_grad(xp: np.ndarray, grad: np.ndarray, w_shape: Tuple[int, ...],
     return np.ascontiguousarray(gw.transpose(3, 0, 1, 2))
 
 
-def band_input_grad(grad: np.ndarray, w: np.ndarray, padded_shape: Tuple[int, ...], sh: int, sw: int,
+def band_input_grad(grad: np.ndarray, w: np.ndarray, padded_shape: tuple[int, ...], sh: int, sw: int,
                     block: int) -> np.ndarray:
     f, c, kh, kw = w.shape
     n, _, oh, ow = grad.shape

@@ -6,7 +6,7 @@ gradient of the broadcast shape.
 """
 from __future__ import annotations
 
-from typing import Iterator, Optional, Tuple
+from collections.abc import Iterator
 
 import numpy as np
 
@@ -22,7 +22,7 @@ class Add(Function):
         return a + b
 
     @staticmethod
-    def backward(ctx: Context, grad: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
+    def backward(ctx: Context, grad: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         return grad, grad
 
 
@@ -33,7 +33,7 @@ class Sub(Function):
         return a - b
 
     @staticmethod
-    def backward(ctx: Context, grad: np.ndarray) -> Tuple[np.ndarray, Optional[np.ndarray]]:
+    def backward(ctx: Context, grad: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
         return grad, (-grad if ctx.needs_input_grad[1] else None)
 
 
@@ -45,7 +45,7 @@ class Mul(Function):
         return a * b
 
     @staticmethod
-    def backward(ctx: Context, grad: np.ndarray) -> Tuple[Optional[np.ndarray], Optional[np.ndarray]]:
+    def backward(ctx: Context, grad: np.ndarray) -> tuple[np.ndarray | None, np.ndarray | None]:
         a, b = ctx.saved_tensors
         return (grad * b if ctx.needs_input_grad[0] else None,
                 grad * a if ctx.needs_input_grad[1] else None)
@@ -59,7 +59,7 @@ class Div(Function):
         return a / b
 
     @staticmethod
-    def backward(ctx: Context, grad: np.ndarray) -> Tuple[Optional[np.ndarray], Optional[np.ndarray]]:
+    def backward(ctx: Context, grad: np.ndarray) -> tuple[np.ndarray | None, np.ndarray | None]:
         a, b = ctx.saved_tensors
         ga = grad / b if ctx.needs_input_grad[0] else None
         gb = -grad * a / (b * b) if ctx.needs_input_grad[1] else None
@@ -106,7 +106,7 @@ class Pow(Function):
         return out
 
     @staticmethod
-    def backward(ctx: Context, grad: np.ndarray) -> Tuple[Optional[np.ndarray], Optional[np.ndarray]]:
+    def backward(ctx: Context, grad: np.ndarray) -> tuple[np.ndarray | None, np.ndarray | None]:
         a, b, out = ctx.saved_tensors
         ga = grad * b * np.power(a, b - 1) if ctx.needs_input_grad[0] else None
         gb = grad * out * np.log(a) if ctx.needs_input_grad[1] else None
@@ -262,7 +262,7 @@ class Clip(Function):
     """Clamp to [low, high]; the gradient is passed only where the input was inside."""
 
     @staticmethod
-    def forward(ctx: Context, a: np.ndarray, low: Optional[float], high: Optional[float]) -> np.ndarray:
+    def forward(ctx: Context, a: np.ndarray, low: float | None, high: float | None) -> np.ndarray:
         inside = np.ones(a.shape, dtype=bool)
         if low is not None:
             inside &= a >= low

@@ -4,8 +4,6 @@ Most losses are composites in `nn.functional`.
 """
 from __future__ import annotations
 
-from typing import Optional, Tuple
-
 import numpy as np
 
 from ..autograd.function import Context, Function
@@ -25,7 +23,7 @@ class BinaryCrossEntropy(Function):
         return -(y * log_p + (1 - y) * log_q)
 
     @staticmethod
-    def backward(ctx: Context, grad: np.ndarray) -> Tuple[Optional[np.ndarray], Optional[np.ndarray]]:
+    def backward(ctx: Context, grad: np.ndarray) -> tuple[np.ndarray | None, np.ndarray | None]:
         p, y = ctx.saved_tensors
         gp = gy = None
         if ctx.needs_input_grad[0]:

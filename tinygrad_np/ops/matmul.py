@@ -1,8 +1,6 @@
 """Matrix product with NumPy's semantics (1-D promotion, broadcast batch dims)."""
 from __future__ import annotations
 
-from typing import Optional, Tuple
-
 import numpy as np
 
 from ..autograd.function import Context, Function
@@ -25,7 +23,7 @@ class MatMul(Function):
         return np.matmul(a, b)
 
     @staticmethod
-    def backward(ctx: Context, grad: np.ndarray) -> Tuple[Optional[np.ndarray], Optional[np.ndarray]]:
+    def backward(ctx: Context, grad: np.ndarray) -> tuple[np.ndarray | None, np.ndarray | None]:
         a, b = ctx.saved_tensors
         a2 = a[None, :] if a.ndim == 1 else a          # (..., M, K)
         b2 = b[:, None] if b.ndim == 1 else b          # (..., K, N)

@@ -1,7 +1,7 @@
 """Movement primitives: reshape, permute, indexing, padding and concatenation."""
 from __future__ import annotations
 
-from typing import Any, Tuple
+from typing import Any
 
 import numpy as np
 
@@ -11,7 +11,7 @@ from .accumulate import accumulator
 
 class Reshape(Function):
     @staticmethod
-    def forward(ctx: Context, a: np.ndarray, shape: Tuple[int, ...]) -> np.ndarray:
+    def forward(ctx: Context, a: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
         ctx.save_for_backward(a.shape)
         return a.reshape(shape)
 
@@ -25,7 +25,7 @@ class Permute(Function):
     op_name = "permute"
 
     @staticmethod
-    def forward(ctx: Context, a: np.ndarray, axes: Tuple[int, ...]) -> np.ndarray:
+    def forward(ctx: Context, a: np.ndarray, axes: tuple[int, ...]) -> np.ndarray:
         return a.transpose(axes)
 
     @staticmethod
@@ -51,12 +51,12 @@ class Index(Function):
 
 class Pad(Function):
     @staticmethod
-    def forward(ctx: Context, a: np.ndarray, pad_width: Tuple[Tuple[int, int], ...], value: float) -> np.ndarray:
+    def forward(ctx: Context, a: np.ndarray, pad_width: tuple[tuple[int, int], ...], value: float) -> np.ndarray:
         return np.pad(a, pad_width, mode="constant", constant_values=value)
 
     @staticmethod
     def backward(ctx: Context, grad: np.ndarray) -> np.ndarray:
-        crop = tuple(slice(lo, n - hi) for (lo, hi), n in zip(ctx.attrs["pad_width"], grad.shape))
+        crop = tuple(slice(lo, n - hi) for (lo, hi), n in zip(ctx.attrs["pad_width"], grad.shape, strict=False))
         return grad[crop]
 
 
@@ -67,6 +67,6 @@ class Concatenate(Function):
         return np.concatenate(arrays, axis=axis)
 
     @staticmethod
-    def backward(ctx: Context, grad: np.ndarray) -> Tuple[np.ndarray, ...]:
+    def backward(ctx: Context, grad: np.ndarray) -> tuple[np.ndarray, ...]:
         (splits,) = ctx.saved_tensors
         return tuple(np.split(grad, splits, axis=ctx.attrs["axis"]))

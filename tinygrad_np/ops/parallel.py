@@ -21,7 +21,8 @@ from __future__ import annotations
 import contextlib
 import os
 import threading
-from typing import Any, Callable, Iterator, List, Optional, Tuple, TypeVar
+from collections.abc import Callable, Iterator
+from typing import Any, TypeVar
 
 import numpy as np
 
@@ -63,9 +64,9 @@ class _Worker:
     90th percentile: 31 and 35 against 35 and 48 microseconds; benchmarks/bench_dispatch.py)."""
 
     def __init__(self, index: int):
-        self._job: Optional[Tuple[Callable[[slice], Any], slice, Optional[dict]]] = None
+        self._job: tuple[Callable[[slice], Any], slice, dict | None] | None = None
         self._result: Any = None
-        self._error: Optional[BaseException] = None
+        self._error: BaseException | None = None
         self._start = threading.Event()
         self._done = threading.Event()
         self._thread = threading.Thread(target=self._loop, name=f"tinygrad_np-{index}", daemon=True)
@@ -84,12 +85,12 @@ class _Worker:
                 self._result, self._error = None, error
             self._done.set()
 
-    def submit(self, task: Callable[[slice], Any], part: slice, error_state: Optional[dict]) -> None:
+    def submit(self, task: Callable[[slice], Any], part: slice, error_state: dict | None) -> None:
         self._job = (task, part, error_state)
         self._done.clear()
         self._start.set()
 
-    def wait(self) -> Tuple[Any, Optional[BaseException]]:
+    def wait(self) -> tuple[Any, BaseException | None]:
         self._done.wait()
         return self._result, self._error
 
@@ -99,7 +100,7 @@ class _Worker:
         self._thread.join()
 
 
-_workers: List[_Worker] = []
+_workers: list[_Worker] = []
 _workers_lock = threading.Lock()    # guards creating and replacing the workers
 _dispatch_lock = threading.Lock()   # one caller at a time uses the workers; others run serially
 
@@ -121,7 +122,7 @@ def set_num_threads(count: int) -> None:
         _threads = count
 
 
-def _get_workers(count: int) -> List[_Worker]:
+def _get_workers(count: int) -> list[_Worker]:
     with _workers_lock:
         while len(_workers) < count:
             _workers.append(_Worker(len(_workers) + 1))
@@ -140,10 +141,10 @@ if hasattr(os, "register_at_fork"):
 
 
 # ------------------------------------------------------------------ BLAS threads
-_blas_libraries: Optional[List[Any]] = None  # threadpoolctl controllers of the loaded BLAS, found once
+_blas_libraries: list[Any] | None = None  # threadpoolctl controllers of the loaded BLAS, found once
 
 
-def _find_blas() -> List[Any]:
+def _find_blas() -> list[Any]:
     global _blas_libraries
     if _blas_libraries is None:
         try:
@@ -165,19 +166,19 @@ def single_threaded_blas() -> Iterator[None]:
     """BLAS on one thread inside the block; each library's previous thread count restored after."""
     libraries = _find_blas()
     previous = [lib.get_num_threads() for lib in libraries]
-    for lib, count in zip(libraries, previous):
+    for lib, count in zip(libraries, previous, strict=False):
         if count != 1:
             lib.set_num_threads(1)
     try:
         yield
     finally:
-        for lib, count in zip(libraries, previous):
+        for lib, count in zip(libraries, previous, strict=False):
             if count != 1:
                 lib.set_num_threads(count)
 
 
 # ------------------------------------------------------------------ splitting
-def split_range(n: int, pieces: int) -> List[slice]:
+def split_range(n: int, pieces: int) -> list[slice]:
     """`pieces` contiguous slices of range(n), sizes differing by at most one."""
     base, extra = divmod(n, pieces)
     slices, start = [], 0
@@ -215,7 +216,7 @@ def forced_split(threads: int) -> Iterator[None]:
         set_num_threads(previous[0])
 
 
-def _run_marked(task: Callable[[slice], T], part: slice, error_state: Optional[dict] = None) -> T:
+def _run_marked(task: Callable[[slice], T], part: slice, error_state: dict | None = None) -> T:
     """task(part), marked as running a slice; under the caller's NumPy error state if given
     (np.errstate is per thread)."""
     _local.busy = True
@@ -226,7 +227,7 @@ def _run_marked(task: Callable[[slice], T], part: slice, error_state: Optional[d
         _local.busy = False
 
 
-def map_slices(n: int, seconds_per_item: float, task: Callable[[slice], T], uses_blas: bool = False) -> List[T]:
+def map_slices(n: int, seconds_per_item: float, task: Callable[[slice], T], uses_blas: bool = False) -> list[T]:
     """[task(s) for s in slices of range(n)], the slices run in parallel when the work is large.
 
     `task` must only write where its own slice says (outputs of different slices are disjoint),
@@ -244,9 +245,9 @@ def map_slices(n: int, seconds_per_item: float, task: Callable[[slice], T], uses
             error_state = np.geterr()
             if error_state == _worker_error_state:
                 error_state = None  # nothing to carry over (saves ~8 us per dispatch)
-            for worker, part in zip(helpers, parts[1:]):
+            for worker, part in zip(helpers, parts[1:], strict=False):
                 worker.submit(task, part, error_state)
-            outcomes: List[Tuple[Any, Optional[BaseException]]] = []
+            outcomes: list[tuple[Any, BaseException | None]] = []
             try:
                 outcomes.append((_run_marked(task, parts[0]), None))
             except BaseException as error:  # wait for the other slices before raising

@@ -2,7 +2,8 @@
 strided slice each), never over pixels."""
 from __future__ import annotations
 
-from typing import Any, Iterator, Tuple
+from collections.abc import Iterator
+from typing import Any
 
 import numpy as np
 
@@ -17,7 +18,7 @@ from .shape_checks import check_nchw, pair
 _PASS_SECONDS = 0.5e-9
 
 
-def _offset_slices(kh: int, kw: int, sh: int, sw: int, oh: int, ow: int) -> Iterator[Tuple[slice, slice]]:
+def _offset_slices(kh: int, kw: int, sh: int, sw: int, oh: int, ow: int) -> Iterator[tuple[slice, slice]]:
     """For each kernel offset (i, j): the rows and columns of the input it reads, one per output."""
     for i in range(kh):
         for j in range(kw):
@@ -33,7 +34,7 @@ class AvgPool2d(Function):
     op_name = "avg_pool2d"
 
     @staticmethod
-    def forward(ctx: Context, x: np.ndarray, kernel: Tuple[int, int], stride: Tuple[int, int]) -> np.ndarray:
+    def forward(ctx: Context, x: np.ndarray, kernel: tuple[int, int], stride: tuple[int, int]) -> np.ndarray:
         (kh, kw), (sh, sw) = kernel, stride
         oh, ow = (x.shape[2] - kh) // sh + 1, (x.shape[3] - kw) // sw + 1
         ctx.save_for_backward(x.shape)
@@ -83,7 +84,7 @@ class MaxPool2d(Function):
     op_name = "max_pool2d"
 
     @staticmethod
-    def forward(ctx: Context, x: np.ndarray, kernel: Tuple[int, int], stride: Tuple[int, int]) -> np.ndarray:
+    def forward(ctx: Context, x: np.ndarray, kernel: tuple[int, int], stride: tuple[int, int]) -> np.ndarray:
         (kh, kw), (sh, sw) = kernel, stride
         oh, ow = (x.shape[2] - kh) // sh + 1, (x.shape[3] - kw) // sw + 1
         offsets = _offset_slices(kh, kw, sh, sw, oh, ow)
@@ -109,7 +110,7 @@ class MaxPool2d(Function):
         return gx
 
 
-def _pool_args(op: str, x: Tensor, kernel_size: Any, stride: Any) -> Tuple[Tuple[int, int], Tuple[int, int]]:
+def _pool_args(op: str, x: Tensor, kernel_size: Any, stride: Any) -> tuple[tuple[int, int], tuple[int, int]]:
     check_nchw(op, x)
     kernel = pair(kernel_size, "kernel_size", op, 1)
     strides = kernel if stride is None else pair(stride, "stride", op, 1)

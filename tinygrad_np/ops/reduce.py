@@ -1,14 +1,12 @@
 """Reductions: sum and max over axes (max's gradient is shared evenly among tied maxima)."""
 from __future__ import annotations
 
-from typing import Tuple
-
 import numpy as np
 
 from ..autograd.function import Context, Function
 
 
-def _expand_reduced(grad: np.ndarray, shape: Tuple[int, ...], axis: Tuple[int, ...], keepdims: bool) -> np.ndarray:
+def _expand_reduced(grad: np.ndarray, shape: tuple[int, ...], axis: tuple[int, ...], keepdims: bool) -> np.ndarray:
     """Re-insert the reduced axes of `grad` as size-1 dims so it broadcasts against `shape`."""
     if not keepdims:
         grad = np.expand_dims(grad, axis) if axis else grad.reshape((1,) * len(shape))
@@ -17,7 +15,7 @@ def _expand_reduced(grad: np.ndarray, shape: Tuple[int, ...], axis: Tuple[int, .
 
 class Sum(Function):
     @staticmethod
-    def forward(ctx: Context, a: np.ndarray, axis: Tuple[int, ...], keepdims: bool) -> np.ndarray:
+    def forward(ctx: Context, a: np.ndarray, axis: tuple[int, ...], keepdims: bool) -> np.ndarray:
         ctx.save_for_backward(a.shape)
         return np.asarray(a.sum(axis=axis or None, keepdims=keepdims))
 
@@ -33,7 +31,7 @@ class Max(Function):
     """Maximum over axes; equal maxima share the gradient evenly."""
 
     @staticmethod
-    def forward(ctx: Context, a: np.ndarray, axis: Tuple[int, ...], keepdims: bool) -> np.ndarray:
+    def forward(ctx: Context, a: np.ndarray, axis: tuple[int, ...], keepdims: bool) -> np.ndarray:
         axes = axis or tuple(range(a.ndim))
         if any(a.shape[i] == 0 for i in axes):  # reducing (0, 3) over axis 1 is fine: result (0,)
             raise ValueError(f"max: cannot reduce an empty tensor of shape {a.shape}"

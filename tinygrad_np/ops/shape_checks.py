@@ -1,7 +1,8 @@
 """Validation of user-given shapes, axes, indices and paddings, with messages that show the values."""
 from __future__ import annotations
 
-from typing import Any, Optional, Sequence, Tuple, Union
+from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 
@@ -10,7 +11,7 @@ class IndexOutOfRange(IndexError, ValueError):
     """An index that does not fit the tensor; both an IndexError and a ValueError."""
 
 
-def broadcast_shape(op: str, a: Tuple[int, ...], b: Tuple[int, ...]) -> Tuple[int, ...]:
+def broadcast_shape(op: str, a: tuple[int, ...], b: tuple[int, ...]) -> tuple[int, ...]:
     """The broadcast shape of a and b, or a ValueError naming the op and both shapes."""
     try:
         return np.broadcast_shapes(a, b)
@@ -18,10 +19,11 @@ def broadcast_shape(op: str, a: Tuple[int, ...], b: Tuple[int, ...]) -> Tuple[in
         raise ValueError(f"{op}: shapes {a} and {b} cannot be broadcast together") from None
 
 
-def normalize_axis(axis: Optional[Union[int, Sequence[int]]], ndim: int, op: str) -> Tuple[int, ...]:
+def normalize_axis(axis: int | Sequence[int] | None, ndim: int, op: str) -> tuple[int, ...]:
     """Axes as a sorted tuple of non-negative ints; () means all axes for reductions."""
     if axis is None:
         return ()
+    axes: tuple[Any, ...]
     try:
         axes = (axis,) if isinstance(axis, (int, np.integer)) else tuple(axis)
     except TypeError:  # not iterable, e.g. a float: reported below
@@ -38,7 +40,7 @@ def normalize_axis(axis: Optional[Union[int, Sequence[int]]], ndim: int, op: str
     return tuple(sorted(out))
 
 
-def resolve_shape(old: Tuple[int, ...], new: Sequence[Any]) -> Tuple[int, ...]:
+def resolve_shape(old: tuple[int, ...], new: Sequence[Any]) -> tuple[int, ...]:
     """Check a reshape target (one -1 allowed) against the element count."""
     new = tuple(int(n) for n in new)
     size = int(np.prod(old))
@@ -54,14 +56,14 @@ def resolve_shape(old: Tuple[int, ...], new: Sequence[Any]) -> Tuple[int, ...]:
     return new
 
 
-def check_permutation(axes: Sequence[Any], ndim: int) -> Tuple[int, ...]:
+def check_permutation(axes: Sequence[Any], ndim: int) -> tuple[int, ...]:
     axes = tuple(int(a) for a in axes)
     if any(not -ndim <= a < ndim for a in axes) or sorted(a % ndim for a in axes) != list(range(ndim)):
         raise ValueError(f"permute: {axes} is not a permutation of the {ndim} axes")
     return tuple(a % ndim for a in axes)
 
 
-def normalize_index(index: Any, shape: Tuple[int, ...]) -> Any:
+def normalize_index(index: Any, shape: tuple[int, ...]) -> Any:
     """Turn lists inside an index into arrays and check the index against the shape (tensors
     inside the index were already replaced by their arrays)."""
 
@@ -81,7 +83,7 @@ def normalize_index(index: Any, shape: Tuple[int, ...]) -> Any:
     return index
 
 
-def normalize_pad(pad_width: Any, ndim: int) -> Tuple[Tuple[int, int], ...]:
+def normalize_pad(pad_width: Any, ndim: int) -> tuple[tuple[int, int], ...]:
     """np.pad-style widths (int, (lo, hi), or one pair per axis) as a tuple of pairs."""
     arr = np.asarray(pad_width)
     if arr.dtype.kind not in "iu":
@@ -95,7 +97,7 @@ def normalize_pad(pad_width: Any, ndim: int) -> Tuple[Tuple[int, int], ...]:
     return tuple((int(lo), int(hi)) for lo, hi in pairs)
 
 
-def check_concat_shapes(shapes: Sequence[Tuple[int, ...]], axis: int) -> None:
+def check_concat_shapes(shapes: Sequence[tuple[int, ...]], axis: int) -> None:
     ndim = len(shapes[0])
     if any(len(s) != ndim for s in shapes):
         raise ValueError(f"concatenate: all tensors need the same number of dims, got {list(shapes)}")
@@ -105,7 +107,7 @@ def check_concat_shapes(shapes: Sequence[Tuple[int, ...]], axis: int) -> None:
         raise ValueError(f"concatenate: shapes {list(shapes)} differ outside axis {axis}")
 
 
-def pair(value: Any, name: str, op: str, minimum: int) -> Tuple[int, int]:
+def pair(value: Any, name: str, op: str, minimum: int) -> tuple[int, int]:
     """An int or a pair of ints as a pair, each at least `minimum`."""
     try:
         vals = (value, value) if isinstance(value, (int, np.integer)) else tuple(value)

@@ -2,7 +2,8 @@
 from __future__ import annotations
 
 import math
-from typing import Any, Dict, Iterable, Tuple
+from collections.abc import Iterable
+from typing import Any
 
 import numpy as np
 
@@ -21,7 +22,7 @@ class Adam(Optimizer):
     _state_arrays = ("exp_avg", "exp_avg_sq")
     _per_param_step = True
 
-    def __init__(self, params: Iterable[Tensor], lr: float = 1e-3, betas: Tuple[float, float] = (0.9, 0.999),
+    def __init__(self, params: Iterable[Tensor], lr: float = 1e-3, betas: tuple[float, float] = (0.9, 0.999),
                  eps: float = 1e-8, weight_decay: float = 0.0):
         super().__init__(params, lr)
         self._configure(betas, eps, weight_decay)
@@ -32,14 +33,14 @@ class Adam(Optimizer):
             raise ValueError(f"Adam: betas must be two numbers in [0, 1), got {betas!r}")
         if eps < 0 or weight_decay < 0:
             raise ValueError(f"Adam: eps and weight_decay must be >= 0, got eps={eps}, weight_decay={weight_decay}")
-        self.betas: Tuple[float, float] = (b[0], b[1])
+        self.betas: tuple[float, float] = (b[0], b[1])
         self.eps, self.weight_decay = float(eps), float(weight_decay)
 
-    def _set_hyperparameters(self, values: Dict[str, Any]) -> None:
+    def _set_hyperparameters(self, values: dict[str, Any]) -> None:
         self.lr = self._check_lr(float(values["lr"]))
         self._configure(values["betas"], float(values["eps"]), float(values["weight_decay"]))
 
-    def _update(self, param: np.ndarray, grad: np.ndarray, state: Dict[str, Any]) -> None:
+    def _update(self, param: np.ndarray, grad: np.ndarray, state: dict[str, Any]) -> None:
         b1, b2 = self.betas
         if self.weight_decay:
             grad = grad + self.weight_decay * param

@@ -14,22 +14,21 @@ from __future__ import annotations
 
 import math
 from abc import ABC, abstractmethod
-from collections.abc import Mapping
-from typing import Any, Dict, Iterable, List, Tuple
+from collections.abc import Iterable, Mapping
+from typing import Any
 
 import numpy as np
 
 from ..tensor import Tensor
 
 
-
 class Optimizer(ABC):
     """Base class: holds the parameters, the learning rate and per-parameter state."""
 
     #: hyperparameter names saved in state_dict (besides "lr")
-    _hyper: Tuple[str, ...] = ()
+    _hyper: tuple[str, ...] = ()
     #: names of the per-parameter state arrays
-    _state_arrays: Tuple[str, ...] = ()
+    _state_arrays: tuple[str, ...] = ()
     #: whether each parameter's state also counts its own steps (int "step")
     _per_param_step = False
 
@@ -38,7 +37,7 @@ class Optimizer(ABC):
         if isinstance(params, Tensor) or hasattr(params, "named_parameters"):
             raise TypeError(f"{name}: params must be an iterable of Parameters, e.g. model.parameters(), "
                             f"got {type(params).__name__}")
-        self.params: List[Tensor] = list(params)
+        self.params: list[Tensor] = list(params)
         if not self.params:
             raise ValueError(f"{name}: got an empty parameter list")
         seen: set = set()
@@ -54,7 +53,7 @@ class Optimizer(ABC):
             seen.add(id(p))
         self.lr = self._check_lr(lr)
         self.steps = 0
-        self.state: Dict[int, Dict[str, Any]] = {}
+        self.state: dict[int, dict[str, Any]] = {}
 
     def _check_lr(self, lr: Any) -> float:
         if isinstance(lr, bool) or not isinstance(lr, (int, float, np.floating, np.integer)) \
@@ -80,15 +79,15 @@ class Optimizer(ABC):
         self.steps += 1
 
     @abstractmethod
-    def _update(self, param: np.ndarray, grad: np.ndarray, state: Dict[str, Any]) -> None:
+    def _update(self, param: np.ndarray, grad: np.ndarray, state: dict[str, Any]) -> None:
         """Update `param` in place from `grad`, reading and writing this parameter's `state`."""
 
     # ------------------------------------------------------------ state dicts
-    def hyperparameters(self) -> Dict[str, Any]:
+    def hyperparameters(self) -> dict[str, Any]:
         """The hyperparameters by name (lr first)."""
         return {"lr": self.lr, **{k: getattr(self, k) for k in self._hyper}}
 
-    def state_dict(self) -> Dict[str, Any]:
+    def state_dict(self) -> dict[str, Any]:
         """Hyperparameters, step count and copies of the per-parameter state (see module doc)."""
         state = {str(i): {k: (v.copy() if isinstance(v, np.ndarray) else v) for k, v in s.items()}
                  for i, s in sorted(self.state.items()) if s}
@@ -108,8 +107,8 @@ class Optimizer(ABC):
                              f"but this optimizer has {len(self.params)}")
         if not isinstance(sd["state"], Mapping):
             raise TypeError(f"{name}.load_state_dict: 'state' must be a dict, got {type(sd['state']).__name__}")
-        problems: List[str] = []
-        new_state: Dict[int, Dict[str, Any]] = {}
+        problems: list[str] = []
+        new_state: dict[int, dict[str, Any]] = {}
         for key, entry in sd["state"].items():
             try:
                 i = int(key)
@@ -126,9 +125,9 @@ class Optimizer(ABC):
         self.steps = int(sd["step"])
         self.state = new_state
 
-    def _load_entry(self, i: int, entry: Mapping, problems: List[str]) -> Dict[str, Any]:
+    def _load_entry(self, i: int, entry: Mapping, problems: list[str]) -> dict[str, Any]:
         p = self.params[i]
-        out: Dict[str, Any] = {}
+        out: dict[str, Any] = {}
         expected = set(self._state_arrays) | ({"step"} if self._per_param_step else set())
         if set(map(str, entry)) != expected:
             problems.append(f"state['{i}']: has entries {sorted(map(str, entry))}, expected {sorted(expected)}")
@@ -144,7 +143,7 @@ class Optimizer(ABC):
         return out
 
     @abstractmethod
-    def _set_hyperparameters(self, values: Dict[str, Any]) -> None:
+    def _set_hyperparameters(self, values: dict[str, Any]) -> None:
         """Validate and set lr and the `_hyper` values (from a state dict)."""
 
     def __repr__(self) -> str:

@@ -1,7 +1,8 @@
 """Stochastic gradient descent (torch.optim.SGD's update rule)."""
 from __future__ import annotations
 
-from typing import Any, Dict, Iterable
+from collections.abc import Iterable
+from typing import Any
 
 import numpy as np
 
@@ -35,12 +36,12 @@ class SGD(Optimizer):
         self.momentum, self.dampening = float(momentum), float(dampening)
         self.weight_decay, self.nesterov = float(weight_decay), bool(nesterov)
 
-    def _set_hyperparameters(self, values: Dict[str, Any]) -> None:
+    def _set_hyperparameters(self, values: dict[str, Any]) -> None:
         self.lr = self._check_lr(float(values["lr"]))
         self._configure(float(values["momentum"]), float(values["dampening"]), float(values["weight_decay"]),
                         bool(values["nesterov"]))
 
-    def _update(self, param: np.ndarray, grad: np.ndarray, state: Dict[str, Any]) -> None:
+    def _update(self, param: np.ndarray, grad: np.ndarray, state: dict[str, Any]) -> None:
         d = grad + self.weight_decay * param if self.weight_decay else grad
         if self.momentum:
             buf = state.get("momentum_buffer")

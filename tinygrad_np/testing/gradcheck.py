@@ -1,7 +1,8 @@
 """Compare analytic gradients with central finite differences in float64."""
 from __future__ import annotations
 
-from typing import Any, Callable, List, Optional, Sequence
+from collections.abc import Callable, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -12,7 +13,7 @@ class GradcheckError(AssertionError):
     """Raised by `gradcheck` when an analytic gradient disagrees with finite differences."""
 
 
-def _as_float64_inputs(inputs: Sequence[Any]) -> List[Tensor]:
+def _as_float64_inputs(inputs: Sequence[Any]) -> list[Tensor]:
     """Float64 copies; float tensors keep their requires_grad, plain float arrays are checked."""
     out = []
     for x in inputs:
@@ -24,29 +25,30 @@ def _as_float64_inputs(inputs: Sequence[Any]) -> List[Tensor]:
     return out
 
 
-def _outputs(result: Any) -> List[Tensor]:
+def _outputs(result: Any) -> list[Tensor]:
     results = list(result) if isinstance(result, (tuple, list)) else [result]
     for r in results:
         if not isinstance(r, Tensor):
-            raise TypeError(f"gradcheck: the function must return a Tensor (or a tuple of them), got {type(r).__name__}")
+            raise TypeError("gradcheck: the function must return a Tensor (or a tuple of them), "
+                            f"got {type(r).__name__}")
     return results
 
 
-def _output_values(result: Any) -> List[np.ndarray]:
+def _output_values(result: Any) -> list[np.ndarray]:
     """Copies of the outputs' values: an output may be a view of an input about to be perturbed."""
     return [o.data.copy() for o in _outputs(result)]
 
 
-def _weighted_difference(plus: List[np.ndarray], minus: List[np.ndarray], cotangents: List[np.ndarray]) -> float:
+def _weighted_difference(plus: list[np.ndarray], minus: list[np.ndarray], cotangents: list[np.ndarray]) -> float:
     """<v, f(x + h) - f(x - h)>, subtracting the outputs before contracting them: outputs that do
     not depend on the perturbed element cancel exactly, so the rounding error of the numeric
     derivative scales with the outputs that do, not with the whole weighted sum."""
-    return float(sum(np.vdot(v, p - m) for p, m, v in zip(plus, minus, cotangents)))
+    return float(sum(np.vdot(v, p - m) for p, m, v in zip(plus, minus, cotangents, strict=False)))
 
 
 def gradcheck(fn: Callable[..., Any], *inputs: Any, eps: float = 1e-6, atol: float = 1e-5,
               rtol: float = 1e-3, raise_exception: bool = True, seed: int = 0,
-              cotangent: Optional[Sequence[np.ndarray]] = None) -> bool:
+              cotangent: Sequence[np.ndarray] | None = None) -> bool:
     """Check fn's gradients against central differences, in float64, for every input element.
 
     Inputs are copied to float64; those that are float tensors with requires_grad (or plain
@@ -70,7 +72,7 @@ def gradcheck(fn: Callable[..., Any], *inputs: Any, eps: float = 1e-6, atol: flo
     # analytic: v^T J via one backward of <v, fn(x)>
     for t in tensors:
         t.grad = None
-    for o, v in zip(outputs, cotangents):
+    for o, v in zip(outputs, cotangents, strict=False):
         if o.requires_grad:
             o.backward(v, retain_graph=True)
 

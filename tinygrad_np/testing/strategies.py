@@ -10,8 +10,9 @@
 from __future__ import annotations
 
 import zlib
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, Callable, Optional, Sequence, Tuple
+from typing import Any
 
 import numpy as np
 from hypothesis import strategies as st
@@ -68,7 +69,7 @@ def tensors(shape: Any = None, dtype: Any = np.float64, min_value: float = -3.0,
     return strategy.map(build)
 
 
-def cotangents(shape: Tuple[int, ...]) -> st.SearchStrategy:
+def cotangents(shape: tuple[int, ...]) -> st.SearchStrategy:
     """Random float64 cotangents of `shape` (never constant, so permuted gradients show)."""
     return arrays(shape, np.float64, -2.0, 2.0)
 
@@ -82,20 +83,20 @@ class ConvGeometry:
     out_channels: int
     height: int
     width: int
-    kernel: Tuple[int, int]
-    stride: Tuple[int, int]
-    padding: Tuple[int, int]
+    kernel: tuple[int, int]
+    stride: tuple[int, int]
+    padding: tuple[int, int]
 
     @property
-    def input_shape(self) -> Tuple[int, int, int, int]:
+    def input_shape(self) -> tuple[int, int, int, int]:
         return (self.batch, self.in_channels, self.height, self.width)
 
     @property
-    def weight_shape(self) -> Tuple[int, int, int, int]:
+    def weight_shape(self) -> tuple[int, int, int, int]:
         return (self.out_channels, self.in_channels) + self.kernel
 
     @property
-    def output_shape(self) -> Tuple[int, int, int, int]:
+    def output_shape(self) -> tuple[int, int, int, int]:
         oh = (self.height + 2 * self.padding[0] - self.kernel[0]) // self.stride[0] + 1
         ow = (self.width + 2 * self.padding[1] - self.kernel[1]) // self.stride[1] + 1
         return (self.batch, self.out_channels, oh, ow)
@@ -128,15 +129,15 @@ class PoolGeometry:
     channels: int
     height: int
     width: int
-    kernel: Tuple[int, int]
-    stride: Tuple[int, int]
+    kernel: tuple[int, int]
+    stride: tuple[int, int]
 
     @property
-    def input_shape(self) -> Tuple[int, int, int, int]:
+    def input_shape(self) -> tuple[int, int, int, int]:
         return (self.batch, self.channels, self.height, self.width)
 
     @property
-    def output_shape(self) -> Tuple[int, int, int, int]:
+    def output_shape(self) -> tuple[int, int, int, int]:
         return (self.batch, self.channels, (self.height - self.kernel[0]) // self.stride[0] + 1,
                 (self.width - self.kernel[1]) // self.stride[1] + 1)
 
@@ -158,7 +159,7 @@ def pool_geometries(draw: Callable, max_batch: int = 2, max_channels: int = 3, m
 
 
 def assert_gradients_match(fn: Callable[..., Any], *inputs: Any, eps: float = 1e-6, atol: float = 1e-5,
-                           rtol: float = 1e-3, cotangent: Optional[Sequence[np.ndarray]] = None) -> None:
+                           rtol: float = 1e-3, cotangent: Sequence[np.ndarray] | None = None) -> None:
     """Assert that fn's gradients equal central differences (float64, random cotangent).
 
     Without `cotangent`, a random one is seeded from the input values, so a failing

@@ -16,7 +16,7 @@ from __future__ import annotations
 import pathlib
 import shutil
 import warnings
-from typing import Any, List, Optional, Union
+from typing import Any
 
 from .dot import dot_lines
 from .trace import Graph, trace
@@ -33,7 +33,7 @@ INSTALL_HINT = (
 
 
 def _body(fn: str, roots: Any, rankdir: str, show_stats: bool, cluster_modules: bool,
-          max_nodes: Optional[int], backward_order: bool, legend: bool) -> List[str]:
+          max_nodes: int | None, backward_order: bool, legend: bool) -> list[str]:
     if rankdir not in RANKDIRS:
         raise ValueError(f"{fn}: rankdir must be one of {RANKDIRS}, got {rankdir!r}")
     if max_nodes is not None and (isinstance(max_nodes, bool) or not isinstance(max_nodes, int)
@@ -45,7 +45,7 @@ def _body(fn: str, roots: Any, rankdir: str, show_stats: bool, cluster_modules: 
 
 
 def to_dot(roots: Any, *, rankdir: str = "TB", show_stats: bool = False,
-           cluster_modules: bool = True, max_nodes: Optional[int] = None,
+           cluster_modules: bool = True, max_nodes: int | None = None,
            backward_order: bool = False, legend: bool = True) -> str:
     """The Graphviz DOT source of the graph behind `roots` (a Tensor or a list of Tensors).
 
@@ -75,7 +75,7 @@ def _import_graphviz() -> Any:
     return graphviz
 
 
-def _output_paths(path: Union[str, pathlib.Path], format: Optional[str]) -> tuple:
+def _output_paths(path: str | pathlib.Path, format: str | None) -> tuple:
     """(rendered file, .dot source file, format) for a requested path and format."""
     out = pathlib.Path(path)
     suffix = out.suffix.lower().lstrip(".")
@@ -92,9 +92,9 @@ def _output_paths(path: Union[str, pathlib.Path], format: Optional[str]) -> tupl
     return out, out.with_suffix(".dot"), format
 
 
-def draw(roots: Any, path: Optional[Union[str, pathlib.Path]] = None, format: Optional[str] = None, *,
+def draw(roots: Any, path: str | pathlib.Path | None = None, format: str | None = None, *,
          on_missing: str = "raise", rankdir: str = "TB", show_stats: bool = False,
-         cluster_modules: bool = True, max_nodes: Optional[int] = None,
+         cluster_modules: bool = True, max_nodes: int | None = None,
          backward_order: bool = False, legend: bool = True) -> Any:
     """Build a `graphviz.Digraph` of the graph behind `roots`; with `path`, also render it.
 

@@ -6,7 +6,7 @@ angle brackets and ampersands cannot break the DOT source.
 from __future__ import annotations
 
 import html
-from typing import Any, Dict, List, Optional, Tuple
+from typing import Any
 
 import numpy as np
 
@@ -17,7 +17,7 @@ FONT = "Helvetica"
 MAX_ATTR_CHARS = 48
 
 # kind -> DOT node attributes (shape and colours); the legend shows the same styles.
-STYLES: Dict[str, str] = {
+STYLES: dict[str, str] = {
     "parameter": 'shape=cylinder style=filled fillcolor="#ffe0b2" color="#e65100"',
     "input": 'shape=parallelogram style=filled fillcolor="#bbdefb" color="#1565c0"',
     "intermediate": 'shape=box style="rounded,filled" fillcolor="#f5f5f5" color="#757575"',
@@ -25,7 +25,7 @@ STYLES: Dict[str, str] = {
     "op": 'shape=ellipse style=filled fillcolor="#fff9c4" color="#f9a825"',
     "note": 'shape=note style=filled fillcolor="#ffcdd2" color="#c62828"',
 }
-LEGEND: Tuple[Tuple[str, str], ...] = (
+LEGEND: tuple[tuple[str, str], ...] = (
     ("parameter", "parameter (nn.Parameter)"),
     ("input", "input / constant (other leaf)"),
     ("intermediate", "intermediate tensor"),
@@ -40,7 +40,7 @@ def escape(text: Any) -> str:
     return html.escape(s, quote=True)
 
 
-def _small(text: str, color: Optional[str] = None) -> str:
+def _small(text: str, color: str | None = None) -> str:
     c = f' color="{color}"' if color else ""
     return f'<font point-size="9"{c}>{escape(text)}</font>'
 
@@ -104,7 +104,7 @@ def stats_text(data: np.ndarray) -> str:
 def tensor_label(node: Node, after_backward: bool, show_stats: bool) -> str:
     t = node.tensor
     assert t is not None
-    rows: List[str] = []
+    rows: list[str] = []
     if t.name:
         rows.append(f"<b>{escape(t.name)}</b>")
     rows.append(escape(f"{format_value(tuple(t.shape))} {t.dtype}"))
@@ -132,11 +132,11 @@ def op_label(node: Node, backward_order: bool, show_scope: bool) -> str:
     return "<" + "<br/>".join(rows) + ">"
 
 
-def _scope_tree(nodes: List[Node]) -> Tuple[Dict[Tuple[str, ...], List[Tuple[str, ...]]],
-                                               Dict[Tuple[str, ...], List[Node]]]:
+def _scope_tree(nodes: list[Node]) -> tuple[dict[tuple[str, ...], list[tuple[str, ...]]],
+                                               dict[tuple[str, ...], list[Node]]]:
     """Children of each scope path and the nodes directly in it, in first-appearance order."""
-    children: Dict[Tuple[str, ...], List[Tuple[str, ...]]] = {(): []}
-    members: Dict[Tuple[str, ...], List[Node]] = {(): []}
+    children: dict[tuple[str, ...], list[tuple[str, ...]]] = {(): []}
+    members: dict[tuple[str, ...], list[Node]] = {(): []}
     for node in nodes:
         path = node.scope
         for depth in range(1, len(path) + 1):
@@ -151,7 +151,7 @@ def _scope_tree(nodes: List[Node]) -> Tuple[Dict[Tuple[str, ...], List[Tuple[str
 
 def dot_lines(graph: Graph, *, rankdir: str = "TB", show_stats: bool = False,
               cluster_modules: bool = True, backward_order: bool = False,
-              legend: bool = True) -> List[str]:
+              legend: bool = True) -> list[str]:
     """The body of a `digraph` (one tab-indented statement per line) for `graph`."""
     lines = [
         f'\tgraph [rankdir={rankdir} fontname="{FONT}" fontsize=11 nodesep=0.3 ranksep=0.35]\n',
@@ -170,7 +170,7 @@ def dot_lines(graph: Graph, *, rankdir: str = "TB", show_stats: bool = False,
         children, members = _scope_tree(graph.nodes)
         counter = 0
         # Explicit stack of (scope path, opening?) so module nesting needs no recursion.
-        stack: List[Tuple[Tuple[str, ...], bool]] = [((), True)]
+        stack: list[tuple[tuple[str, ...], bool]] = [((), True)]
         while stack:
             path, opening = stack.pop()
             indent = "\t" * (len(path) + 1)
@@ -201,12 +201,12 @@ def dot_lines(graph: Graph, *, rankdir: str = "TB", show_stats: bool = False,
     return lines
 
 
-def _legend_lines(backward_order: bool) -> List[str]:
+def _legend_lines(backward_order: bool) -> list[str]:
     out = ['\tsubgraph cluster_legend {\n',
            '\t\tlabel=<legend> labeljust=l fontsize=11 style="rounded" color="#bdbdbd"\n']
     entries = list(LEGEND)
     names = [f"legend_{kind}" for kind, _ in entries]
-    for (kind, text), name in zip(entries, names):
+    for (kind, text), name in zip(entries, names, strict=False):
         label = escape(text)
         if kind == "op" and backward_order:
             label += "<br/>" + _small("backward #k: visited k-th by backward", "#c62828")

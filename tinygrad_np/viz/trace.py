@@ -8,8 +8,9 @@ any depth work). Every reachable tensor becomes a tensor node and every recorded
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any, Dict, List, Optional, Sequence, Tuple
+from typing import Any
 
 from ..autograd import engine
 from ..autograd import function as tape
@@ -18,7 +19,7 @@ from ..tensor import Tensor
 # Ops whose inputs are interchangeable (or that have one input) get unlabelled edges; every
 # other op labels each input edge with its argument name or position.
 COMMUTATIVE_OPS = frozenset({"add", "mul"})
-ARGUMENT_NAMES: Dict[str, Tuple[str, ...]] = {
+ARGUMENT_NAMES: dict[str, tuple[str, ...]] = {
     "conv2d": ("input", "weight", "bias"),
     "threshold": ("input", "threshold"),
 }
@@ -32,11 +33,11 @@ class Node:
 
     id: str
     kind: str                      # "parameter" | "input" | "intermediate" | "root" | "op"
-    tensor: Optional[Tensor] = None
-    ctx: Optional[tape.Context] = None
-    scope: Tuple[str, ...] = ()    # module path used for clustering
-    step: Optional[int] = None     # op nodes: 1-based position in backward's visiting order
-    notes: List[str] = field(default_factory=list)  # e.g. what max_nodes left out next to it
+    tensor: Tensor | None = None
+    ctx: tape.Context | None = None
+    scope: tuple[str, ...] = ()    # module path used for clustering
+    step: int | None = None     # op nodes: 1-based position in backward's visiting order
+    notes: list[str] = field(default_factory=list)  # e.g. what max_nodes left out next to it
 
 
 @dataclass
@@ -45,20 +46,21 @@ class Edge:
 
     src: str
     dst: str
-    label: Optional[str] = None
+    label: str | None = None
 
 
 @dataclass
 class Graph:
     """A traced graph: kept nodes and edges in a fixed order, and how many nodes were left out."""
 
-    nodes: List[Node]
-    edges: List[Edge]
+    nodes: list[Node]
+    edges: list[Edge]
     total_nodes: int
     after_backward: bool
 
     @property
     def omitted(self) -> int:
+        """How many nodes were left out to stay within max_nodes."""
         return self.total_nodes - len(self.nodes)
 
 
@@ -67,7 +69,7 @@ def is_parameter(t: Tensor) -> bool:
     return t.requires_grad and any(c.__name__ == "Parameter" for c in type(t).__mro__)
 
 
-def edge_label(op_name: str, position: int, n_inputs: int) -> Optional[str]:
+def edge_label(op_name: str, position: int, n_inputs: int) -> str | None:
     """The label of input edge `position` of an op, or None when the order does not matter."""
     if n_inputs < 2 or op_name in COMMUTATIVE_OPS:
         return None
@@ -77,7 +79,7 @@ def edge_label(op_name: str, position: int, n_inputs: int) -> Optional[str]:
     return str(position)
 
 
-def as_roots(roots: Any, fn: str) -> List[Tensor]:
+def as_roots(roots: Any, fn: str) -> list[Tensor]:
     """Normalize a tensor or a sequence of tensors to a list without duplicates, in order."""
     if isinstance(roots, Tensor):
         items: Sequence[Any] = [roots]
@@ -87,7 +89,7 @@ def as_roots(roots: Any, fn: str) -> List[Tensor]:
         raise TypeError(f"{fn}: expected a Tensor or a list/tuple of Tensors, got {type(roots).__name__}")
     if not items:
         raise ValueError(f"{fn}: need at least one root tensor, got an empty {type(roots).__name__}")
-    out: List[Tensor] = []
+    out: list[Tensor] = []
     seen = set()
     for i, r in enumerate(items):
         if not isinstance(r, Tensor):
@@ -98,13 +100,13 @@ def as_roots(roots: Any, fn: str) -> List[Tensor]:
     return out
 
 
-def backward_steps(roots: Sequence[Tensor]) -> Dict[int, int]:
+def backward_steps(roots: Sequence[Tensor]) -> dict[int, int]:
     """Map id(ctx) -> 1-based step at which backward visits the op.
 
     Several roots are numbered as if backward ran on each root in turn; an op shared with an
     earlier root keeps its first number.
     """
-    steps: Dict[int, int] = {}
+    steps: dict[int, int] = {}
     for root in roots:
         for t in engine.iter_graph(root):
             key = id(t._ctx)
@@ -113,7 +115,7 @@ def backward_steps(roots: Sequence[Tensor]) -> Dict[int, int]:
     return steps
 
 
-def _common_prefix(scopes: List[Tuple[str, ...]]) -> Tuple[str, ...]:
+def _common_prefix(scopes: list[tuple[str, ...]]) -> tuple[str, ...]:
     first = scopes[0]
     n = len(first)
     for s in scopes[1:]:
@@ -125,7 +127,7 @@ def _common_prefix(scopes: List[Tuple[str, ...]]) -> Tuple[str, ...]:
     return first[:n]
 
 
-def trace(roots: Any, max_nodes: Optional[int] = None) -> Graph:
+def trace(roots: Any, max_nodes: int | None = None) -> Graph:
     """Trace the graph behind `roots` (a Tensor or a list of Tensors) breadth first.
 
     With `max_nodes`, keeps the first `max_nodes` nodes in that order (the ones closest to the
@@ -139,9 +141,9 @@ def trace(roots: Any, max_nodes: Optional[int] = None) -> Graph:
 
     # Breadth-first over ("t", tensor) and ("o", ctx) items; keys are object identities,
     # used only inside this traversal.
-    order: List[Tuple[str, Any]] = []
-    index: Dict[Tuple[str, int], int] = {}
-    consumers: Dict[int, List[Tuple[str, ...]]] = {}  # id(tensor) -> scopes of the ops using it
+    order: list[tuple[str, Any]] = []
+    index: dict[tuple[str, int], int] = {}
+    consumers: dict[int, list[tuple[str, ...]]] = {}  # id(tensor) -> scopes of the ops using it
     queue: deque = deque()
 
     def visit(kind: str, obj: Any) -> int:
@@ -168,7 +170,7 @@ def trace(roots: Any, max_nodes: Optional[int] = None) -> Graph:
     keep = total if max_nodes is None else min(max_nodes, total)
     steps = backward_steps(roots)
 
-    nodes: List[Node] = []
+    nodes: list[Node] = []
     for i, (kind, obj) in enumerate(order[:keep]):
         nid = f"n{i}"
         if kind == "o":
@@ -191,7 +193,7 @@ def trace(roots: Any, max_nodes: Optional[int] = None) -> Graph:
             scope = ()
         nodes.append(Node(nid, tkind, tensor=t, scope=scope))
 
-    edges: List[Edge] = []
+    edges: list[Edge] = []
     for i, (kind, obj) in enumerate(order[:keep]):
         if kind == "t":
             if obj._ctx is None:
