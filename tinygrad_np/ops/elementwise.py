@@ -244,13 +244,14 @@ class Tanh(Function):
 
 
 class Relu(Function):
-    """max(x, 0); the gradient at exactly 0 is 0."""
+    """max(x, 0), as PyTorch: relu(-inf) = 0, a negative gives +0.0, NaN stays NaN. The gradient at
+    exactly 0 (and at NaN) is 0."""
 
     @staticmethod
     def forward(ctx: Context, a: np.ndarray) -> np.ndarray:
-        mask = a > 0
-        ctx.save_for_backward(mask)
-        return a * mask
+        ctx.save_for_backward(a > 0)
+        # not a * (a > 0): that makes -inf * 0 = NaN and -x * 0 = -0.0
+        return np.maximum(a, np.zeros((), dtype=a.dtype))
 
     @staticmethod
     def backward(ctx: Context, grad: np.ndarray) -> np.ndarray:
