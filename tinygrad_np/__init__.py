@@ -10,11 +10,12 @@ from . import functional
 from . import nn, optim, parallel
 from .serialization import load, save
 from . import viz
+from . import onnx  # the onnx package itself is imported only when tg.onnx.export/load run
 
 __version__ = "0.1.0"
 
 __all__ = [
     "Tensor", "Function", "Context", "no_grad", "is_grad_enabled", "sum_to_shape",
     "concatenate", "stack", "conv2d", "threshold", "avg_pool2d", "max_pool2d", "functional", "nn", "optim",
-    "save", "load", "viz", "detect_anomaly", "is_anomaly_enabled", "allocator", "parallel",
+    "save", "load", "viz", "detect_anomaly", "is_anomaly_enabled", "allocator", "parallel", "onnx",
 ]
