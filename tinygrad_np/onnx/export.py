@@ -22,6 +22,7 @@ import numpy as np
 
 from ..autograd import no_grad
 from . import _internals as I
+from .export_batch import Varying, grown, varying_axes
 from .export_ops import EMITTERS, GraphBuilder, OpCall
 
 __all__ = ["export", "DEFAULT_OPSET", "MIN_OPSET", "PARAMETERS_KEY"]
@@ -108,19 +109,31 @@ def _needed(ops: list[I.Recorded], outputs: list[I.Tensor], leaves: set[int]) ->
     return sorted(needed)
 
 
+def _trace(model: Model, inputs: list[I.Tensor]) -> tuple[list[I.Tensor], list[I.Recorded]]:
+    """Outputs and recorded ops of one forward pass in eval mode."""
+    with _eval_mode(model), no_grad(), I.record_ops() as ops:
+        outputs = _as_outputs(model(*inputs))
+    return outputs, ops
+
+
+def _dims(t: I.Tensor, axes: frozenset, batch: int | None) -> list[Any]:
+    """Shape for a graph input/output: "batch" where an axis follows the batch size one to one."""
+    dims: list[Any] = list(t.shape)
+    for a in axes:
+        dims[a] = "batch" if dims[a] == batch else None
+    return dims
+
+
 def _graph(onnx: Any, model: Model, inputs: list[I.Tensor], outputs: list[I.Tensor], ops: list[I.Recorded],
-           input_names: list[str], output_names: list[str], opset: int, dynamic_batch: bool) -> tuple[Any, list[str]]:
+           order: list[int], varying: Varying, names: tuple[list[str], list[str]],
+           opset: int) -> tuple[Any, list[str]]:
     """The GraphProto and the names of the trainable initializers."""
     helper = onnx.helper
+    input_names, output_names = names
     b = GraphBuilder(onnx, opset)
-    for name in input_names + output_names:
-        b.used.add(name)
+    b.used.update(input_names + output_names)
     values: dict[int, str] = {id(I.tensor_array(t)): n for t, n in zip(inputs, input_names)}
-    batch: int | None = inputs[0].shape[0] if dynamic_batch else None
-    batched: dict[int, bool] = {id(I.tensor_array(t)): dynamic_batch for t in inputs}
     params = {id(I.tensor_array(p)): n for n, p in model.named_parameters()} if isinstance(model, I.Module) else {}
-
-    order = _needed(ops, outputs, set(values))
     leaves: dict[int, I.Tensor] = {}
     for k in order:
         for p in ops[k][0].parents:
@@ -141,25 +154,21 @@ def _graph(onnx: Any, model: Model, inputs: list[I.Tensor], outputs: list[I.Tens
         if emit is None:
             raise ValueError(f"onnx.export: op {ctx.op_name!r} (Function {op}) has no ONNX mapping; "
                              f"exportable ops: {', '.join(sorted(EMITTERS))}")
-        names = []
+        in_names = []
         for p in ctx.parents:
             key = id(I.tensor_array(p))
             if key not in values:  # a leaf met for the first time
-                leaf = I.tensor_array(p)
+                values[key] = b.const(I.tensor_array(p), (p.name or "param") if p.requires_grad else "const")
                 if p.requires_grad:
-                    values[key] = b.const(leaf, p.name or "param")
                     trainable.append(values[key])
-                else:
-                    values[key] = b.const(leaf, "const")
-            names.append(values[key])
-        in_batched = [batched.get(id(I.tensor_array(p)), False) for p in ctx.parents]
+            in_names.append(values[key])
         out_name = wanted.pop(id(out), None) or b.fresh(ctx.op_name)
-        call = OpCall(op, dict(ctx.attrs), names, [I.tensor_array(p) for p in ctx.parents], out_name, out,
-                      in_batched)
-        call.out_batched = batch is not None and any(in_batched) and out.ndim >= 1 and out.shape[0] == batch
-        emit(b, call)
-        values[id(out)], batched[id(out)] = out_name, call.out_batched
+        arrays = [I.tensor_array(p) for p in ctx.parents]
+        emit(b, OpCall(op, dict(ctx.attrs), in_names, arrays, out_name, out,
+                       [varying.get(id(a), frozenset()) for a in arrays], varying.get(id(out), frozenset())))
+        values[id(out)] = out_name
 
+    batch = inputs[0].shape[0] if varying else None
     graph_outputs = []
     for t, name in zip(outputs, output_names):
         key = id(I.tensor_array(t))
@@ -167,16 +176,11 @@ def _graph(onnx: Any, model: Model, inputs: list[I.Tensor], outputs: list[I.Tens
             values[key] = b.const(I.tensor_array(t), "const")
         if values[key] != name:
             b.node("Identity", [values[key]], name)
-        dims: list[Any] = list(t.shape)
-        if batched.get(key, False) and dims:
-            dims[0] = "batch"
-        graph_outputs.append(helper.make_tensor_value_info(name, helper.np_dtype_to_tensor_dtype(t.dtype), dims))
-    graph_inputs = []
-    for t, name in zip(inputs, input_names):
-        dims = list(t.shape)
-        if dynamic_batch:
-            dims[0] = "batch"
-        graph_inputs.append(helper.make_tensor_value_info(name, helper.np_dtype_to_tensor_dtype(t.dtype), dims))
+        elem = helper.np_dtype_to_tensor_dtype(t.dtype)
+        graph_outputs.append(helper.make_tensor_value_info(name, elem, _dims(t, varying.get(key, frozenset()), batch)))
+    graph_inputs = [helper.make_tensor_value_info(name, helper.np_dtype_to_tensor_dtype(t.dtype),
+                                                  _dims(t, varying.get(id(I.tensor_array(t)), frozenset()), batch))
+                    for t, name in zip(inputs, input_names)]
     graph = helper.make_graph(b.nodes, "tinygrad_np", graph_inputs, graph_outputs, b.initializers)
     return graph, trainable
 
@@ -188,8 +192,9 @@ def export(model: Model, example_input: Any, path: str | os.PathLike[str],
 
     One forward pass on `example_input` (a Tensor or array, or a tuple of them; arrays become
     float32 as in `tg.Tensor`) is recorded in eval mode. With `dynamic_batch`, axis 0 of every
-    input and of the outputs that keep it is the symbolic dimension "batch". `opset` defaults
-    to `DEFAULT_OPSET` (17). An op without an ONNX mapping raises ValueError naming it; the file
+    input (and every output axis that follows it) is the symbolic dimension "batch"; a second
+    pass at batch size N + 1 finds the axes that follow the batch (export_batch.py). `opset`
+    defaults to `DEFAULT_OPSET` (17). An op without an ONNX mapping raises ValueError naming it; the file
     is written atomically, so a failed export leaves no file (and any previous file untouched).
     """
     onnx = I.require_onnx()
@@ -199,16 +204,21 @@ def export(model: Model, example_input: Any, path: str | os.PathLike[str],
     inputs = _as_inputs(example_input)
     if dynamic_batch:
         sizes = {t.shape[0] if t.ndim else None for t in inputs}
-        if None in sizes or len(sizes) != 1:
+        if None in sizes or 0 in sizes or len(sizes) != 1:
             raise ValueError("onnx.export: with dynamic_batch=True every input needs the same batch size on "
                              f"axis 0, got shapes {[t.shape for t in inputs]}; pass dynamic_batch=False")
     in_names = _names(input_names, len(inputs), "input", "input_names")
-    with _eval_mode(model), no_grad(), I.record_ops() as ops:
-        outputs = _as_outputs(model(*inputs))
+    outputs, ops = _trace(model, inputs)
     out_names = _names(output_names, len(outputs), "output", "output_names")
     if set(in_names) & set(out_names):
         raise ValueError(f"onnx.export: input and output names overlap: {sorted(set(in_names) & set(out_names))}")
-    graph, trainable = _graph(onnx, model, inputs, outputs, ops, in_names, out_names, opset, dynamic_batch)
+    order = _needed(ops, outputs, {id(I.tensor_array(t)) for t in inputs})
+    varying: Varying = {}
+    if dynamic_batch:  # a second pass at batch size N + 1 shows which axes follow the batch
+        more = grown(inputs)
+        more_outputs, more_ops = _trace(model, more)
+        varying = varying_axes(ops, more_ops, order, (inputs, more), (outputs, more_outputs))
+    graph, trainable = _graph(onnx, model, inputs, outputs, ops, order, varying, (in_names, out_names), opset)
     opsets = [onnx.helper.make_opsetid("", opset)]
     proto = onnx.helper.make_model(graph, opset_imports=opsets, producer_name="tinygrad_np",
                                    ir_version=onnx.helper.find_min_ir_version_for(opsets))

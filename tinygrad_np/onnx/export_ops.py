@@ -64,9 +64,8 @@ class OpCall:
     arrays: list[np.ndarray]         # the input arrays of the traced run
     output: str                      # ONNX value name to produce
     out_array: np.ndarray
-    batched: list[bool]              # which inputs carry the dynamic batch on axis 0
-    out_batched: bool = False        # set by the exporter; an emitter may clear it
-    notes: list[str] = field(default_factory=list)
+    varying: list[frozenset[int]] = field(default_factory=list)  # per input: axes that follow the batch size
+    out_varying: frozenset[int] = frozenset()                      # the output's axes that follow it
 
 
 Emitter = Callable[[GraphBuilder, OpCall], None]
@@ -101,8 +100,6 @@ def _reduce(onnx_op: str, axes_as_input_since: int) -> Emitter:
     def emit(b: GraphBuilder, c: OpCall) -> None:
         axes = tuple(c.attrs["axis"]) or tuple(range(c.arrays[0].ndim))
         keep = int(bool(c.attrs["keepdims"]))
-        if 0 in axes:
-            c.out_batched = False
         if b.opset >= axes_as_input_since:
             b.node(onnx_op, [c.inputs[0], b.ints(axes, "axes")], c.output, keepdims=keep)
         else:
@@ -111,25 +108,21 @@ def _reduce(onnx_op: str, axes_as_input_since: int) -> Emitter:
 
 
 def _reshape(b: GraphBuilder, c: OpCall) -> None:
+    """The traced target shape, with the one axis that follows the batch size written as 0 (copy
+    the input's dim: same index, same size) or -1 (let ONNX infer it)."""
     target = list(c.out_array.shape)
-    if c.batched[0]:
-        n = c.arrays[0].shape[0]
-        if target and target[0] == n:
-            target[0] = 0           # ONNX: copy the input's (dynamic) batch size
-        elif target and n and target[0] % n == 0:
-            target[0] = -1          # the batch merged into the leading dim: let ONNX infer it
-            c.out_batched = False
-        else:
-            raise ValueError(f"onnx.export: reshape of {c.arrays[0].shape} to {c.out_array.shape} moves the "
-                             "batch axis, which cannot be written for a dynamic batch; pass dynamic_batch=False")
+    if len(c.out_varying) > 1:
+        raise ValueError(f"onnx.export: reshape of {c.arrays[0].shape} to {c.out_array.shape}: axes "
+                         f"{sorted(c.out_varying)} all follow the batch size, which one Reshape cannot express "
+                         "for a dynamic batch; pass dynamic_batch=False")
+    for axis in c.out_varying:
+        same = axis in c.varying[0] and axis < c.arrays[0].ndim and c.arrays[0].shape[axis] == target[axis]
+        target[axis] = 0 if same else -1
     b.node("Reshape", [c.inputs[0], b.ints(target)], c.output)
 
 
 def _permute(b: GraphBuilder, c: OpCall) -> None:
-    axes = [int(a) for a in c.attrs["axes"]]
-    if axes and axes[0] != 0:
-        c.out_batched = False
-    b.node("Transpose", c.inputs, c.output, perm=axes)
+    b.node("Transpose", c.inputs, c.output, perm=[int(a) for a in c.attrs["axes"]])
 
 
 def _index_items(index: Any, ndim: int) -> list[Any]:
@@ -154,8 +147,6 @@ def _index(b: GraphBuilder, c: OpCall) -> None:
         if len(arrays) > 1 or idx.dtype.kind == "b" or not trivial:
             raise ValueError("onnx.export: index: only basic indexing (ints, slices, None, ...) or one integer "
                              f"array on an otherwise untouched tensor can be exported, got {c.attrs['index']!r}")
-        if axis == 0:
-            c.out_batched = False
         b.node("Gather", [c.inputs[0], b.const(idx.astype(np.int64), "indices")], c.output, axis=axis)
         return
     starts: list[int] = []
@@ -165,26 +156,22 @@ def _index(b: GraphBuilder, c: OpCall) -> None:
     squeeze: list[int] = []
     unsqueeze: list[int] = []
     axis = out_pos = 0
-    for item in items:
+    for item in items:  # the index as written (negative and omitted bounds kept), so any batch size works
         if item is None:
             unsqueeze.append(out_pos)
             out_pos += 1
             continue
-        dim = shape[axis]
         if isinstance(item, (int, np.integer)):
-            i = int(item) % dim
-            starts, ends, axes, steps = starts + [i], ends + [i + 1], axes + [axis], steps + [1]
+            i = int(item)
+            end = INT64_MAX if i == -1 else i + 1
+            starts, ends, axes, steps = starts + [i], ends + [end], axes + [axis], steps + [1]
             squeeze.append(axis)
-            if axis == 0:
-                c.out_batched = False
         elif isinstance(item, slice):
-            start, stop, step = item.indices(dim)
-            full = (start, stop, step) == (0, dim, 1)
-            if not full:
-                stop = INT64_MIN if step < 0 and stop < 0 else stop
+            if item != slice(None):
+                step = 1 if item.step is None else int(item.step)
+                start = int(item.start) if item.start is not None else (0 if step > 0 else INT64_MAX)
+                stop = int(item.stop) if item.stop is not None else (INT64_MAX if step > 0 else INT64_MIN)
                 starts, ends, axes, steps = starts + [start], ends + [stop], axes + [axis], steps + [step]
-                if axis == 0:
-                    c.out_batched = False
             out_pos += 1
         else:
             raise ValueError(f"onnx.export: index: cannot export index item {item!r} of {c.attrs['index']!r}")
