@@ -175,16 +175,21 @@ def _dropout(node: NodeInfo) -> Runner:
     return run
 
 
+def _cast_to(x: Value, dtype: np.dtype) -> Value:
+    if is_static(x) or dtype.kind != "f":  # casts to integers carry no gradient
+        return array(x, "Cast input").astype(dtype)
+    return tensor(x).astype(dtype)
+
+
 @handler("Cast")
 def _cast(node: NodeInfo) -> Runner:
     dtype = np.dtype(node.onnx.helper.tensor_dtype_to_np_dtype(node.attr("to")))
+    return lambda ins: [_cast_to(ins[0], dtype)]
 
-    def run(ins: list[Value]) -> list[Value]:
-        x = ins[0]
-        if is_static(x) or dtype.kind not in "f":  # casts to integers carry no gradient
-            return [array(x, "Cast input").astype(dtype)]
-        return [tensor(x).astype(dtype)]
-    return run
+
+@handler("CastLike", static=(1,))
+def _cast_like(node: NodeInfo) -> Runner:
+    return lambda ins: [_cast_to(ins[0], np.dtype(ins[1].dtype))]  # type: ignore[union-attr]
 
 
 # ------------------------------------------------------------- static values
