@@ -104,8 +104,8 @@ class OnnxModule(I.Module):
             except (ValueError, TypeError, IndexError) as exc:
                 raise ValueError(f"{self.source}: node {step.name!r} ({step.op}): {exc}") from exc
             for name, value in zip(step.outputs, outs):
-                if name:
-                    env[name] = value
+                if name:  # NumPy may hand back scalars (np.take with a 0-d index): keep arrays
+                    env[name] = np.asarray(value) if isinstance(value, np.generic) else value
         results = [env[n] for n in self.output_names]
         results = [I.Tensor(v, dtype=v.dtype) if is_static(v) else v for v in results]  # type: ignore[union-attr]
         return results[0] if len(results) == 1 else tuple(results)
