@@ -3,7 +3,9 @@ after a loss and backward PyTorch's parameter and input gradients (BatchNorm in 
 running statistics constants); fine-tuning lowers the loss."""
 from __future__ import annotations
 
+import re
 import warnings
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -123,3 +125,19 @@ def test_fine_tune_a_pytorch_model(tmp_path):
     assert losses[-1] < 0.7 * losses[0]
     for k, v in loaded.constants.items():  # running statistics are constants: never trained
         np.testing.assert_array_equal(v, stats[k])
+
+
+def test_docs_page_runs(tmp_path, monkeypatch):
+    """The Python blocks of docs/onnx.md run as written (export, onnxruntime, import and fine-tune)."""
+    pytest.importorskip("onnxruntime")
+    page = Path(__file__).resolve().parent.parent / "docs" / "onnx.md"
+    blocks = re.findall(r"```python\n(.*?)```", page.read_text(), flags=re.S)
+    assert len(blocks) == 3
+    monkeypatch.chdir(tmp_path)
+    namespace: dict = {}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        exec(compile("\n".join(blocks), str(page), "exec"), namespace)
+    assert namespace["logits"].shape == (8, 10)
+    np.testing.assert_allclose(namespace["logits"], namespace["lenet"](namespace["images"]).data, rtol=1e-5, atol=1e-5)
+    assert [n for n, _ in namespace["model"].named_parameters()][:3] == ["0.weight", "0.bias", "1.weight"]
