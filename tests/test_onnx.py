@@ -135,13 +135,14 @@ def _every_op(x: tg.Tensor, w: tg.Tensor, t: tg.Tensor) -> tg.Tensor:
     return bce + F.softplus(s) + s.transpose(0, 1).reshape(2, -1).transpose()[:, :1]
 
 
-def test_every_primitive_exports_and_matches_onnxruntime(tmp_path):
+@pytest.mark.parametrize("opset", [13, 17, 18, 21])
+def test_every_primitive_exports_and_matches_onnxruntime(tmp_path, opset):
     rng = np.random.default_rng(0)
     w = tg.Tensor(rng.standard_normal((3, 2, 3, 3)) * 0.3, requires_grad=True, name="w")
     t = tg.Tensor(rng.standard_normal(3) * 0.1, requires_grad=True, name="t")
     path = tmp_path / "ops.onnx"
     x2 = rng.uniform(0.1, 1, (2, 2, 6, 6)).astype(np.float32)
-    tg.onnx.export(lambda x: _every_op(x, w, t), x2, path)
+    tg.onnx.export(lambda x: _every_op(x, w, t), x2, path, opset=opset)
     loaded = tg.onnx.load(path)
     assert sorted(n for n, _ in loaded.named_parameters()) == ["t", "w"]
     for n in (2, 5):

@@ -161,7 +161,7 @@ def _index(b: GraphBuilder, c: OpCall) -> None:
             unsqueeze.append(out_pos)
             out_pos += 1
             continue
-        if isinstance(item, (int, np.integer)):
+        if isinstance(item, (int, np.integer)) and not isinstance(item, (bool, np.bool_)):
             i = int(item)
             end = INT64_MAX if i == -1 else i + 1
             starts, ends, axes, steps = starts + [i], ends + [end], axes + [axis], steps + [1]
@@ -233,9 +233,9 @@ def _threshold(b: GraphBuilder, c: OpCall) -> None:
 def _pool(onnx_op: str) -> Emitter:
     def emit(b: GraphBuilder, c: OpCall) -> None:
         kernel = _pair(c.attrs["kernel"], 1)
-        attrs: dict[str, Any] = dict(kernel_shape=list(kernel), strides=list(_pair(c.attrs.get("stride"), 1)),
-                                     pads=_pads(c.attrs.get("padding")),
-                                     ceil_mode=int(bool(c.attrs.get("ceil_mode", False))))
+        attrs: dict[str, Any] = {"kernel_shape": list(kernel), "strides": list(_pair(c.attrs.get("stride"), 1)),
+                                 "pads": _pads(c.attrs.get("padding")),
+                                 "ceil_mode": int(bool(c.attrs.get("ceil_mode", False)))}
         if onnx_op == "AveragePool":
             attrs["count_include_pad"] = int(bool(c.attrs.get("count_include_pad", True)))
         b.node(onnx_op, c.inputs, c.output, **attrs)
