@@ -79,8 +79,18 @@ def test_pytorch_model_gives_pytorch_outputs_and_gradients(tmp_path, net, export
     torch.manual_seed(0)
     model = build()
     _randomise_batchnorm(model)
-    model.eval()
-    path = tmp_path / f"{net}.onnx"
+    check_against_torch(model.eval(), shape, tmp_path / f"{net}.onnx", exporter)
+
+
+def test_batchnorm_at_initialisation(tmp_path):
+    """Fresh BatchNorm: running_var equals weight (ones) and running_mean bias (zeros), and the
+    TorchScript exporter writes them as Identity of those parameters; the statistics stay constant."""
+    torch.manual_seed(0)
+    check_against_torch(conv_bn_net().eval(), (3, 8, 8), tmp_path / "fresh.onnx", "legacy")
+
+
+def check_against_torch(model, shape, path, exporter: str) -> None:
+    """Export with PyTorch, load; outputs at several batch sizes and all gradients agree."""
     export_torch(model, shape, path, exporter)
     loaded = tg.onnx.load(path)
     by_onnx_name = {loaded.onnx_names[n]: p for n, p in loaded.named_parameters()}

@@ -20,7 +20,6 @@ from typing import Any, BinaryIO, Callable, Union
 
 import numpy as np
 
-from ..autograd import no_grad
 from . import _internals as I
 from .export_batch import Varying, grown, varying_axes
 from .export_ops import EMITTERS, GraphBuilder, OpCall
@@ -111,7 +110,7 @@ def _needed(ops: list[I.Recorded], outputs: list[I.Tensor], leaves: set[int]) ->
 
 def _trace(model: Model, inputs: list[I.Tensor]) -> tuple[list[I.Tensor], list[I.Recorded]]:
     """Outputs and recorded ops of one forward pass in eval mode."""
-    with _eval_mode(model), no_grad(), I.record_ops() as ops:
+    with _eval_mode(model), I.no_grad(), I.record_ops() as ops:
         outputs = _as_outputs(model(*inputs))
     return outputs, ops
 
