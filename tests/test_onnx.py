@@ -153,6 +153,22 @@ def test_every_primitive_exports_and_matches_onnxruntime(tmp_path, opset):
         np.testing.assert_allclose(loaded(x).data, ours, rtol=1e-6, atol=1e-6)
 
 
+def test_several_inputs_and_outputs(tmp_path):
+    w = tg.Tensor(np.linspace(-1, 1, 6, dtype=np.float32).reshape(3, 2), requires_grad=True, name="w")
+
+    def f(a, b):
+        return a @ w + b.sum(1, keepdims=True), a.relu(), b
+    path = tmp_path / "multi.onnx"
+    tg.onnx.export(f, (images(2, (3,)), images(2, (5,))), path, input_names=["a", "b"], output_names=["y", "z", "c"])
+    loaded = tg.onnx.load(path)
+    assert loaded.input_names == ["a", "b"] and loaded.output_names == ["y", "z", "c"]
+    a, b = images(4, (3,)), images(4, (5,), seed=9)
+    want = [t.data for t in f(tg.Tensor(a), tg.Tensor(b))]
+    for got in (run_ort(path, a, b), [t.data for t in loaded(a, b)]):
+        for g, x in zip(got, want):
+            np.testing.assert_allclose(g, x, rtol=1e-6)
+
+
 def test_constants_that_depend_on_the_batch_size_are_refused(tmp_path):
     def loss(x):
         return F.mse_loss(x, np.zeros(x.shape, np.float32))  # the zeros and the mean's 1/N follow N
