@@ -1,4 +1,4 @@
-"""The `zhang-cnn` command: train, evaluate, predict, features, graph.
+"""The `zhang-cnn` command: train, evaluate, predict, features, graph, export.
 
 Bad input (missing or mis-shaped checkpoint, unreadable image, empty folder, one class, bad
 numbers) prints `zhang-cnn: error: ...` on stderr and returns exit code 2, without a traceback.
@@ -50,7 +50,7 @@ _fraction = _checked(float, "a number in (0, 1)", lambda v: 0 < v < 1)
 
 
 def build_parser() -> argparse.ArgumentParser:
-    """The argument parser of `zhang-cnn` with its five subcommands."""
+    """The argument parser of `zhang-cnn` with its six subcommands."""
     p = argparse.ArgumentParser(prog=PROG, description="Train and inspect the CNN of models/zhang_cnn.py "
                                 "(50x50 grayscale input, two classes).")
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -97,6 +97,16 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--out", required=True, metavar="FILE", help="FILE.svg, .png or .pdf (a .dot is written next to it)")
     g.add_argument("--checkpoint", metavar="CKPT", help="weights to show (default: seed-0 initialisation)")
     g.add_argument("--loss", choices=("mse", "ce"), default="mse")
+
+    x = sub.add_parser("export", help="write a checkpoint's network as an ONNX model",
+                       description="Write the network as ONNX: input 'image' (N, 1, 50, 50), each image "
+                       "standardised to mean 0 and std 1 beforehand; output 'scores' (N, 2). Needs "
+                       "pip install \"tinygrad_np[onnx]\".")
+    x.add_argument("--checkpoint", required=True, metavar="CKPT")
+    x.add_argument("--out", required=True, metavar="FILE", help="the .onnx file to write")
+    x.add_argument("--opset", type=_positive_int, help="ONNX opset (default: tg.onnx.DEFAULT_OPSET)")
+    x.add_argument("--static-batch", action="store_true", help="fix the batch size to 1 instead of a "
+                   "dynamic batch axis")
     return p
 
 
@@ -250,8 +260,22 @@ def cmd_graph(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_export(args: argparse.Namespace) -> int:
+    """`export`: the checkpoint's network as an ONNX file (tg.onnx.export)."""
+    model = T.model_from_checkpoint(T.load_checkpoint(args.checkpoint))
+    example = np.zeros((1, 1, INPUT_SIZE, INPUT_SIZE), dtype=np.float32)
+    try:
+        tg.onnx.export(model, example, args.out, input_names=["image"], output_names=["scores"],
+                       opset=args.opset, dynamic_batch=not args.static_batch)
+    except ImportError as e:
+        raise CLIError(str(e)) from None
+    print(f"wrote {args.out}: input 'image' (N, 1, {INPUT_SIZE}, {INPUT_SIZE}), standardised per image; "
+          "output 'scores' (N, 2)")
+    return 0
+
+
 COMMANDS = {"train": cmd_train, "evaluate": cmd_evaluate, "predict": cmd_predict,
-            "features": cmd_features, "graph": cmd_graph}
+            "features": cmd_features, "graph": cmd_graph, "export": cmd_export}
 
 
 def _show_warning(message: Any, category: Any, filename: str, lineno: int, file: Any = None,

@@ -3,7 +3,7 @@ from .ops import allocator
 
 allocator.apply_at_import()  # keep freed memory for the next batch (see ops/allocator.py)
 
-from . import nn, optim, testing, viz  # noqa: E402
+from . import nn, onnx, optim, testing, viz  # noqa: E402
 from .autograd import (  # noqa: E402
     Context,
     Function,
@@ -26,5 +26,5 @@ __version__ = "0.1.0"
 __all__ = [
     "Tensor", "Function", "Context", "no_grad", "is_grad_enabled", "sum_to_shape",
     "concatenate", "stack", "conv2d", "threshold", "avg_pool2d", "max_pool2d", "functional", "nn", "optim",
-    "save", "load", "viz", "detect_anomaly", "is_anomaly_enabled", "allocator", "parallel", "testing",
+    "save", "load", "viz", "detect_anomaly", "is_anomaly_enabled", "allocator", "parallel", "testing", "onnx",
 ]
