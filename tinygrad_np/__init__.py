@@ -8,6 +8,8 @@ from .autograd import (  # noqa: E402
     Context,
     Function,
     detect_anomaly,
+    enable_grad,
+    grad,
     is_anomaly_enabled,
     is_grad_enabled,
     no_grad,
@@ -24,7 +26,7 @@ from .tensor import Tensor  # noqa: E402
 __version__ = "0.1.0"
 
 __all__ = [
-    "Tensor", "Function", "Context", "no_grad", "is_grad_enabled", "sum_to_shape",
+    "Tensor", "Function", "Context", "no_grad", "enable_grad", "grad", "is_grad_enabled", "sum_to_shape",
     "concatenate", "stack", "conv2d", "threshold", "avg_pool2d", "max_pool2d", "functional", "nn", "optim",
     "save", "load", "viz", "detect_anomaly", "is_anomaly_enabled", "allocator", "parallel", "testing", "onnx",
 ]

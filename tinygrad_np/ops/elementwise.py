@@ -2,20 +2,24 @@
 
 Each op is a `Function` with forward and backward side by side on plain ndarrays.
 Broadcasting is undone by the engine (`sum_to_shape`), so backward may return a
-gradient of the broadcast shape.
+gradient of the broadcast shape. Every backward here is written with arithmetic and the
+helpers of `dual`, so the same code also runs on tensors when the backward pass is recorded
+(`create_graph=True`); Sigmoid keeps a faster array-only backward beside its recorded one.
 """
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
 import numpy as np
 
 from ..autograd.function import Context, Function
-from . import parallel
+from . import dual, parallel
 from .shape_checks import broadcast_shape
 
 
 class Add(Function):
+    differentiable_backward = True
     @staticmethod
     def forward(ctx: Context, a: np.ndarray, b: np.ndarray) -> np.ndarray:
         broadcast_shape("add", a.shape, b.shape)
@@ -27,6 +31,7 @@ class Add(Function):
 
 
 class Sub(Function):
+    differentiable_backward = True
     @staticmethod
     def forward(ctx: Context, a: np.ndarray, b: np.ndarray) -> np.ndarray:
         broadcast_shape("sub", a.shape, b.shape)
@@ -38,6 +43,7 @@ class Sub(Function):
 
 
 class Mul(Function):
+    differentiable_backward = True
     @staticmethod
     def forward(ctx: Context, a: np.ndarray, b: np.ndarray) -> np.ndarray:
         broadcast_shape("mul", a.shape, b.shape)
@@ -52,6 +58,7 @@ class Mul(Function):
 
 
 class Div(Function):
+    differentiable_backward = True
     @staticmethod
     def forward(ctx: Context, a: np.ndarray, b: np.ndarray) -> np.ndarray:
         broadcast_shape("div", a.shape, b.shape)
@@ -67,6 +74,7 @@ class Div(Function):
 
 
 class Neg(Function):
+    differentiable_backward = True
     @staticmethod
     def forward(ctx: Context, a: np.ndarray) -> np.ndarray:
         return -a
@@ -79,6 +87,7 @@ class Neg(Function):
 class PowScalar(Function):
     """x ** p for a constant exponent p."""
     op_name = "pow"
+    differentiable_backward = True
 
     @staticmethod
     def forward(ctx: Context, a: np.ndarray, exponent: float) -> np.ndarray:
@@ -92,11 +101,12 @@ class PowScalar(Function):
         p = ctx.attrs["exponent"]
         if p == 2:
             return grad * 2 * a
-        return grad * p * np.power(a, np.asarray(p - 1, dtype=a.dtype))
+        return grad * p * dual.power(a, p - 1)
 
 
 class Pow(Function):
     """a ** b for two tensors; d/db = a**b * log(a) (defined for a > 0)."""
+    differentiable_backward = True
 
     @staticmethod
     def forward(ctx: Context, a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -108,12 +118,13 @@ class Pow(Function):
     @staticmethod
     def backward(ctx: Context, grad: np.ndarray) -> tuple[np.ndarray | None, np.ndarray | None]:
         a, b, out = ctx.saved_tensors
-        ga = grad * b * np.power(a, b - 1) if ctx.needs_input_grad[0] else None
-        gb = grad * out * np.log(a) if ctx.needs_input_grad[1] else None
+        ga = grad * b * a ** (b - 1) if ctx.needs_input_grad[0] else None
+        gb = grad * out * dual.log(a) if ctx.needs_input_grad[1] else None
         return ga, gb
 
 
 class Exp(Function):
+    differentiable_backward = True
     @staticmethod
     def forward(ctx: Context, a: np.ndarray) -> np.ndarray:
         out = np.exp(a)
@@ -127,6 +138,7 @@ class Exp(Function):
 
 
 class Log(Function):
+    differentiable_backward = True
     @staticmethod
     def forward(ctx: Context, a: np.ndarray) -> np.ndarray:
         ctx.save_for_backward(a)
@@ -139,6 +151,7 @@ class Log(Function):
 
 
 class Sqrt(Function):
+    differentiable_backward = True
     @staticmethod
     def forward(ctx: Context, a: np.ndarray) -> np.ndarray:
         out = np.sqrt(a)
@@ -153,6 +166,7 @@ class Sqrt(Function):
 
 class Abs(Function):
     """|x|; the gradient at 0 is 0 (sign(0))."""
+    differentiable_backward = True
 
     @staticmethod
     def forward(ctx: Context, a: np.ndarray) -> np.ndarray:
@@ -162,7 +176,7 @@ class Abs(Function):
     @staticmethod
     def backward(ctx: Context, grad: np.ndarray) -> np.ndarray:
         (a,) = ctx.saved_tensors
-        return grad * np.sign(a)
+        return grad * np.sign(dual.array(a))
 
 
 # Elements per block for multi-pass elementwise work (128 KiB of float32: stays in L2).
@@ -229,8 +243,15 @@ class Sigmoid(Function):
         parallel.for_each_slice(flat_result.size, _SIGMOID_GRAD_SECONDS, run)
         return result
 
+    @classmethod
+    def backward_graph(cls, ctx: Any, grad: Any) -> Any:
+        """The same formula as `backward`, on tensors: grad * out * (1 - out)."""
+        (out,) = ctx.saved_tensors
+        return grad * (out * (1 - out))
+
 
 class Tanh(Function):
+    differentiable_backward = True
     @staticmethod
     def forward(ctx: Context, a: np.ndarray) -> np.ndarray:
         out = np.tanh(a)
@@ -246,6 +267,7 @@ class Tanh(Function):
 class Relu(Function):
     """max(x, 0), as PyTorch: relu(-inf) = 0, a negative gives +0.0, NaN stays NaN. The gradient at
     exactly 0 (and at NaN) is 0."""
+    differentiable_backward = True
 
     @staticmethod
     def forward(ctx: Context, a: np.ndarray) -> np.ndarray:
@@ -261,6 +283,7 @@ class Relu(Function):
 
 class Clip(Function):
     """Clamp to [low, high]; the gradient is passed only where the input was inside."""
+    differentiable_backward = True
 
     @staticmethod
     def forward(ctx: Context, a: np.ndarray, low: float | None, high: float | None) -> np.ndarray:
@@ -279,6 +302,7 @@ class Clip(Function):
 
 
 class Cast(Function):
+    differentiable_backward = True
     @staticmethod
     def forward(ctx: Context, a: np.ndarray, dtype: np.dtype) -> np.ndarray:
         return a.astype(dtype)
@@ -290,6 +314,7 @@ class Cast(Function):
 
 class Softplus(Function):
     """log(1 + exp(x)), stable for any x; gradient sigmoid(x)."""
+    differentiable_backward = True
 
     @staticmethod
     def forward(ctx: Context, x: np.ndarray) -> np.ndarray:
@@ -299,4 +324,4 @@ class Softplus(Function):
     @staticmethod
     def backward(ctx: Context, grad: np.ndarray) -> np.ndarray:
         (x,) = ctx.saved_tensors
-        return grad * stable_sigmoid(x)
+        return grad * dual.sigmoid(x)

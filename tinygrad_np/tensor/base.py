@@ -193,9 +193,17 @@ class TensorBase:
             raise TypeError(f"astype: dtype {dtype} is not supported; give a numeric dtype")
         return elementwise.Cast.apply(self, dtype=dtype)
 
-    def backward(self, grad: Any = None, retain_graph: bool = False) -> None:
-        """Accumulate d(self)/d(leaf) into `.grad` of every leaf that requires grad."""
-        engine.backward(self, grad, retain_graph)
+    def backward(self, grad: Any = None, retain_graph: bool = False, create_graph: bool = False) -> None:
+        """Accumulate d(self)/d(leaf) into `.grad` of every leaf that requires grad.
+
+        `.grad` is an ndarray, never on the tape; for gradients that can be differentiated again use
+        `tg.grad(outputs, inputs, create_graph=True)`, which returns them as tensors.
+        """
+        if create_graph:
+            raise ValueError("backward: .grad holds plain arrays, so create_graph=True is not supported "
+                             "here; use tg.grad(output, inputs, create_graph=True), which returns the "
+                             "gradients as tensors on the tape")
+        engine.backward(cast("Tensor", self), grad, retain_graph)
 
     def _accumulate(self, g: np.ndarray) -> None:
         if self.grad is None:
