@@ -74,5 +74,5 @@ def grad(outputs: Tensor | Sequence[Tensor], inputs: Tensor | Sequence[Tensor],
         elif create_graph:
             found.append(found_grad)
         else:
-            found.append(Tensor(np.array(found_grad, dtype=t.dtype)))
+            found.append(Tensor(np.array(found_grad), dtype=t.dtype))
     return tuple(found)

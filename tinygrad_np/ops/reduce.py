@@ -52,7 +52,7 @@ class Max(Function):
     @staticmethod
     def backward(ctx: Context, grad: Any) -> Any:
         a, out = ctx.saved_tensors
-        a = dual.array(a)  # which elements won is a constant of the gradient
+        a, out = dual.array(a), dual.array(out)  # which elements won is a constant of the gradient
         axes = ctx.attrs["axis"] or tuple(range(a.ndim))
         winners = a == out
         count = winners.sum(axis=axes, keepdims=True)
