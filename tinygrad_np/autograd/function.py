@@ -116,8 +116,10 @@ class Function:
         tensors = tuple(x if isinstance(x, Tensor) else Tensor(x) for x in inputs)
         ctx = Context(cls, tensors, attrs)
         out = cls.forward(ctx, *(t._data for t in tensors), **attrs)
-        if not isinstance(out, np.ndarray):
-            out = np.asarray(out)
+        if not isinstance(out, np.ndarray):  # a NumPy scalar, from a ufunc on 0-d arrays
+            scalar, out = out, np.asarray(out)
+            if ctx._saved:  # a saved output is the output array, as for any other shape
+                ctx._saved = tuple(out if v is scalar else v for v in ctx._saved)
         for hook in _forward_hooks:
             hook(ctx, out)
         check_anomalies = _anomaly_state.enabled

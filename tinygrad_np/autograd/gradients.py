@@ -31,7 +31,7 @@ def grad(outputs: Tensor | Sequence[Tensor], inputs: Tensor | Sequence[Tensor],
     of the inputs is not touched. Without `create_graph` the returned tensors carry no graph; with
     it they are recorded on the tape, and differentiating them gives second derivatives.
     """
-    from ..tensor import Tensor, as_tensor
+    from ..tensor import Tensor
 
     outs = _as_list(outputs, "outputs")
     ins = _as_list(inputs, "inputs")
@@ -57,7 +57,7 @@ def grad(outputs: Tensor | Sequence[Tensor], inputs: Tensor | Sequence[Tensor],
     for out, cotangent in zip(outs, cotangents, strict=True):
         g: Any = root_gradient(out, cotangent, "grad")
         if create_graph:  # a cotangent with a graph of its own stays on the tape
-            g = cotangent if isinstance(cotangent, Tensor) else as_tensor(g)
+            g = cotangent if isinstance(cotangent, Tensor) else Tensor(g, dtype=g.dtype)
             if g.dtype != out.dtype:
                 g = g.astype(out.dtype)
         roots.append((out, g))

@@ -9,7 +9,7 @@ import numpy as np
 
 from ..autograd.gradients import grad
 from ..tensor import Tensor
-from .gradcheck import _as_float64_inputs, _outputs, gradcheck
+from .gradcheck import GradcheckError, _as_float64_inputs, _outputs, gradcheck
 
 
 def gradgradcheck(fn: Callable[..., Any], *inputs: Any, eps: float = 1e-6, atol: float = 1e-5,
@@ -18,7 +18,8 @@ def gradgradcheck(fn: Callable[..., Any], *inputs: Any, eps: float = 1e-6, atol:
     """Check fn's second derivatives against finite differences of its first, in float64.
 
     With a random cotangent v (seeded, never all ones) for fn's outputs, the first derivative
-    g(x, v) = v^T J(x) is computed by `tg.grad(..., create_graph=True)`; `gradcheck` then compares
+    g(x, v) = v^T J(x) is computed by `tg.grad(..., create_graph=True)` and must equal the gradient
+    an ordinary backward computes (check that one with `gradcheck`); `gradcheck` then compares
     the gradient of g, recorded on the tape, with central differences of g, with respect to every
     checked input and to v. Returns True, or raises GradcheckError (False with raise_exception=False).
     """
@@ -46,5 +47,17 @@ def gradgradcheck(fn: Callable[..., Any], *inputs: Any, eps: float = 1e-6, atol:
                      for g, i in zip(gradients, checked, strict=True))
 
     v_tensors = [Tensor(v, dtype=np.float64, requires_grad=True) for v in cotangents]
+    # the recorded first derivative must be the gradient itself (the one backward() computes)
+    recorded = first_derivative(*tensors, *v_tensors)
+    plain = grad([outputs[k] for k in differentiable], [tensors[i] for i in checked], grad_outputs=cotangents,
+                 retain_graph=True, allow_unused=True)
+    for i, r, p in zip(checked, recorded, plain, strict=True):
+        expected = np.zeros(tensors[i].shape) if p is None else p.data
+        if not np.allclose(r.data, expected, atol=atol, rtol=rtol):
+            msg = (f"gradgradcheck: the gradient recorded with create_graph=True for input {i} differs from "
+                   f"the one backward computes (max difference {np.max(np.abs(r.data - expected)):.3g})")
+            if raise_exception:
+                raise GradcheckError(msg)
+            return False
     return gradcheck(first_derivative, *tensors, *v_tensors, eps=eps, atol=atol, rtol=rtol,
                      raise_exception=raise_exception, seed=seed + 1)
