@@ -29,6 +29,7 @@ every member's .npy header before reading data, so a forged or "bomb" archive fa
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import hashlib
 import json
@@ -180,16 +181,12 @@ def _remove_stale_temporaries(target: Path) -> None:
         if match is None or int(match.group(1)) == os.getpid():
             continue
         try:
-            os.kill(int(match.group(1)), 0)
-            continue  # that writer still runs
+            os.kill(int(match.group(1)), 0)  # succeeds while that writer runs
         except ProcessLookupError:
-            pass
+            with contextlib.suppress(OSError):
+                os.unlink(target.parent / name)
         except (PermissionError, OverflowError):
-            continue  # alive under another user, or not a pid at all
-        try:
-            os.unlink(target.parent / name)
-        except OSError:
-            pass
+            pass  # alive under another user, or not a pid at all
 
 
 def atomic_write(target: Path, write: Callable[[BinaryIO], None]) -> None:
@@ -352,11 +349,11 @@ def load(path: PathLike, *, max_bytes: int = MAX_LOAD_BYTES,
     if isinstance(max_bytes, bool) or not isinstance(max_bytes, int) or max_bytes < 0:
         raise ValueError(f"load: max_bytes must be a non-negative int, got {max_bytes!r}")
     try:
-        f = open_regular_file(name, "load: file")
+        f = open_regular_file(name, "file")
     except FileNotFoundError:
         raise FileNotFoundError(errno.ENOENT, "load: no such file (or a dangling symbolic link)", name) from None
     except ValueError as e:
-        raise ValueError(f"cannot load {name!r}: {e}") from None
+        raise ValueError(f"load: {e}") from None
     with f:  # our own handle: np.load leaks its own on a broken zip
         magic = f.read(4)
         if magic not in (b"PK\x03\x04", b"PK\x05\x06"):
