@@ -261,10 +261,8 @@ def _insert(tree: dict, key: str, value: Any, path: str) -> None:
 
 
 def _from_array(kind: str, arr: np.ndarray | None) -> Any:
-    if kind == "none":
-        return None
-    if kind == "dict":
-        return {}
+    if kind in ("none", "dict"):
+        return None if kind == "none" else {}
     if kind == "array":
         return arr
     if arr is None:
@@ -315,9 +313,8 @@ def _read_members(f: BinaryIO, max_bytes: int,
             if nbytes > available:
                 raise ValueError(f"member {key!r} declares shape {shape} of {dtype} ({nbytes:,} bytes) but holds "
                                  f"only {max(available, 0):,} bytes")
-            expected = shapes.get(key)
-            if expected is not None and tuple(expected) != shape:
-                raise ValueError(f"{key!r} has shape {shape}, expected {tuple(expected)}")
+            if key in shapes and tuple(shapes[key]) != shape:
+                raise ValueError(f"{key!r} has shape {shape}, expected {tuple(shapes[key])}")
             total += nbytes
             if total > max_bytes:
                 raise ValueError(f"its arrays hold more than max_bytes={max_bytes:,} bytes (at member {key!r}, "
@@ -352,8 +349,10 @@ def load(path: PathLike, *, max_bytes: int = MAX_LOAD_BYTES,
         f = open_regular_file(name, "file")
     except FileNotFoundError:
         raise FileNotFoundError(errno.ENOENT, "load: no such file (or a dangling symbolic link)", name) from None
-    except ValueError as e:
-        raise ValueError(f"load: {e}") from None
+    except (ValueError, OSError) as e:  # a FIFO or device, a symlink loop; not a permission or a directory
+        if isinstance(e, (PermissionError, IsADirectoryError)):
+            raise
+        raise ValueError(f"load: {e}" if isinstance(e, ValueError) else f"cannot load {name!r}: {e.strerror}") from None
     with f:  # our own handle: np.load leaks its own on a broken zip
         magic = f.read(4)
         if magic not in (b"PK\x03\x04", b"PK\x05\x06"):
