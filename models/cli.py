@@ -154,6 +154,8 @@ def cmd_train(args: argparse.Namespace) -> int:
         print("\n" + interrupt_message(PROG, out, before, resumes_out), file=sys.stderr)
         return 130
     except OSError as e:
+        if e.filename is None or Path(e.filename) not in (out, out.parent):
+            raise  # not about the checkpoint (e.g. an unreadable data folder): reported as it is
         kept = ("the last completed epoch is saved there" if file_state(out) not in (None, before) else
                 "the file is unchanged" if before is not None else "nothing was saved")
         raise CLIError(f"cannot write checkpoint {e.filename or out}: {e.strerror or e}; {kept}") from None

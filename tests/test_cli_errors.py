@@ -340,6 +340,16 @@ def test_a_full_disk_during_training_is_one_line_and_keeps_the_old_file(capsys, 
     assert sorted(os.listdir(tmp_path)) == ["c.npz"]
 
 
+def test_an_unreadable_data_folder_is_not_called_a_checkpoint_error(capsys, tmp_path, monkeypatch):
+    def denied(data):
+        raise PermissionError(errno.EACCES, "Permission denied", str(tmp_path / "data" / "cats"))
+
+    monkeypatch.setattr(T, "load_dataset", denied)
+    code, _, err = run(capsys, "train", "--epochs", 1, "--out", tmp_path / "c.npz", "--data", tmp_path)
+    assert code == 2
+    assert one_error(err) == f"zhang-cnn: error: [Errno 13] Permission denied: '{tmp_path / 'data' / 'cats'}'"
+
+
 def test_a_full_disk_when_drawing_the_curves_says_the_checkpoint_is_saved(capsys, tmp_path, monkeypatch):
     def full(*args, **kwargs):
         raise OSError(errno.ENOSPC, "No space left on device")

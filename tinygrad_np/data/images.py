@@ -119,6 +119,7 @@ def pil_to_gray(img: Any, size: int) -> np.ndarray:
 
 
 def check_max_pixels(max_pixels: int | None) -> int | None:
+    """`max_pixels` if it is a positive integer or None; ValueError otherwise."""
     if max_pixels is not None and (isinstance(max_pixels, bool) or not isinstance(max_pixels, (int, np.integer))
                                    or max_pixels < 1):
         raise ValueError(f"max_pixels must be a positive integer or None, got {max_pixels!r}")
