@@ -158,7 +158,7 @@ def cmd_train(args: argparse.Namespace) -> int:
             raise  # not about the checkpoint (e.g. an unreadable data folder): reported as it is
         kept = ("the last completed epoch is saved there" if file_state(out) not in (None, before) else
                 "the file is unchanged" if before is not None else "nothing was saved")
-        raise CLIError(f"cannot write checkpoint {e.filename or out}: {e.strerror or e}; {kept}") from None
+        raise CLIError(f"cannot write checkpoint {out}: {e.strerror or e}; {kept}") from None
     try:
         T.plot_curves(history, curves, title=f"{cfg.data or 'built-in faces'}: {cfg.optimizer} lr={cfg.lr}, "
                       f"batch {cfg.batch_size}, loss {cfg.loss}, seed {cfg.seed}")
