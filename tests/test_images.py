@@ -50,7 +50,13 @@ def test_float_images_beyond_16_bits_or_negative_are_min_max_scaled(tmp_path, hi
     assert out.max() == pytest.approx(1.0)
 
 
-def test_32_bit_tiff_is_scaled_by_its_declared_depth(tmp_path):
+def test_32_bit_tiff_holding_8_bit_values_is_scaled_by_255(tmp_path):
+    values = ramp(255, dtype=np.int32)
+    out = load_image(save_tiff(tmp_path / "i8.tif", values), size=8)
+    np.testing.assert_allclose(out, values / 255, rtol=1e-6, atol=1e-7)
+
+
+def test_32_bit_tiff_beyond_16_bits_is_scaled_by_its_declared_depth(tmp_path):
     values = np.full((8, 8), 2**30, np.int32)  # signed 32-bit TIFF: largest value 2**31 - 1
     values[0, 0] = 0
     out = load_image(save_tiff(tmp_path / "i.tif", values), size=8)

@@ -73,8 +73,9 @@ def to_unit_range(arr: np.ndarray, mode: str, declared: int | None = None) -> np
     """The samples of an integer ("I", "I;16*") or float ("F") Pillow image as float32 in [0, 1].
 
     "I;16*": divided by 65535. "I": by ``declared`` (the largest value of the file's declared bit
-    depth) if given and not exceeded, else by the smallest of 255, 65535 and 2**32 - 1 that holds
-    the maximum. "F": as is within [0, 1], else by the smallest of 255 and 65535 that holds the
+    depth) if it is an 8- or 16-bit depth and not exceeded; else by the smallest of 255, 65535 and
+    the 32-bit maximum (2**31 - 1 for declared signed samples, else 2**32 - 1) that holds the
+    image's maximum. "F": as is within [0, 1], else by the smallest of 255 and 65535 that holds the
     maximum, else min-max. Negative values: min-max. NaN or Inf: ``ValueError``.
     """
     if mode == "F" and not np.isfinite(arr).all():
@@ -91,9 +92,12 @@ def to_unit_range(arr: np.ndarray, mode: str, declared: int | None = None) -> np
             return values
         scale = next((s for s in (255, 65535) if hi <= s), None)
         return values / np.float32(scale) if scale else _min_max(values, lo, hi)
-    scale = declared if declared is not None and hi <= declared else next(s for s in (255, 65535, 2**32 - 1)
-                                                                         if hi <= s)
-    return values / np.float32(scale)
+    if declared is not None and declared <= 65535 and hi <= declared:
+        return values / np.float32(declared)  # an 8- or 16-bit declaration is about the data
+    # 32 bits is the container of mode "I", often holding 8- or 16-bit values: the smallest of the
+    # usual ranges that holds the maximum (up to the declared 32-bit maximum)
+    top = declared if declared is not None and declared > 65535 else 2**32 - 1
+    return values / np.float32(next(s for s in (255, 65535, max(top, hi)) if hi <= s))
 
 
 def pil_to_gray(img: Any, size: int) -> np.ndarray:
