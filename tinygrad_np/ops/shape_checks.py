@@ -59,19 +59,19 @@ def reduce_axes(op: str, ndim: int, dim: Any, axis: Any) -> tuple[int, ...]:
     return axes if ndim else ()
 
 
-def resolve_shape(old: tuple[int, ...], new: Sequence[Any]) -> tuple[int, ...]:
+def resolve_shape(old: tuple[int, ...], new: Sequence[Any], op: str = "reshape") -> tuple[int, ...]:
     """Check a reshape target (one -1 allowed) against the element count."""
     new = tuple(int(n) for n in new)
     size = int(np.prod(old))
     if new.count(-1) > 1 or any(n < -1 for n in new):
-        raise ValueError(f"reshape: invalid target shape {new}")
+        raise ValueError(f"{op}: invalid target shape {new}")
     if -1 in new:
         known = int(np.prod([n for n in new if n != -1]))
         if known == 0 or size % known:
-            raise ValueError(f"reshape: cannot reshape {old} ({size} elements) into {new}")
+            raise ValueError(f"{op}: cannot reshape {old} ({size} elements) into {new}")
         new = tuple(size // known if n == -1 else n for n in new)
     if int(np.prod(new)) != size:
-        raise ValueError(f"reshape: cannot reshape {old} ({size} elements) into {new}")
+        raise ValueError(f"{op}: cannot reshape {old} ({size} elements) into {new}")
     return new
 
 

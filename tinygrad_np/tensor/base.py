@@ -143,7 +143,7 @@ class TensorBase:
             return self._data.shape
         if self.ndim == 0:
             raise ValueError(f"size: a 0-d tensor has no dimensions, got dim={dim!r}")
-        return self._data.shape[checks.normalize_axis(dim, self.ndim, "size")[0]]
+        return self._data.shape[checks.single_axis(dim, self.ndim, "size")]
 
     def numel(self) -> int:
         """The number of elements."""

@@ -38,7 +38,7 @@ class ShapeTensor(MathTensor):
 
     def view(self, *shape: Any) -> Tensor:
         """As `reshape` (NumPy arrays have no contiguity requirement, so a view never fails on one)."""
-        return movement.Reshape.apply(self, shape=checks.resolve_shape(self.shape, _ints(shape, "view")))
+        return movement.Reshape.apply(self, shape=checks.resolve_shape(self.shape, _ints(shape, "view"), "view"))
 
     def view_as(self, other: TensorBase) -> Tensor:
         """`self.view(other.shape)`."""
@@ -58,6 +58,9 @@ class ShapeTensor(MathTensor):
 
     def unsqueeze(self, dim: int) -> Tensor:
         """Insert a dim of size 1 at `dim` (from -ndim-1 to ndim)."""
+        if isinstance(dim, (int, np.integer)) and not isinstance(dim, bool) and not -self.ndim - 1 <= dim <= self.ndim:
+            raise checks.IndexOutOfRange(f"unsqueeze: dim {dim} is out of range [{-self.ndim - 1}, {self.ndim}] "
+                                         f"for a tensor of shape {self.shape}")
         d = checks.single_axis(dim, self.ndim + 1, "unsqueeze")
         return self.reshape(self.shape[:d] + (1,) + self.shape[d:])
 
