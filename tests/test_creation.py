@@ -31,6 +31,8 @@ DETERMINISTIC = {
     "tensor ints": lambda m: m.tensor([1, 2, 3]),
     "tensor dtype": lambda m: m.tensor([1, 2], dtype=m.float64),
     "scalar": lambda m: m.tensor(2.5),
+    "tensor from float64 array": lambda m: m.tensor(np.arange(3.0)),
+    "tensor from int32 array": lambda m: m.tensor(np.arange(3, dtype=np.int32)),
 }
 
 
@@ -121,7 +123,9 @@ def test_from_numpy_shares_memory_and_keeps_the_dtype():
     assert t.dtype == np.float64 and np.shares_memory(t.numpy(), a)
     a[0, 0] = 10
     assert t[0, 0].item() == 10
-    assert tg.tensor(a).dtype == np.float32 and not np.shares_memory(tg.tensor(a).numpy(), a)
+    copy = tg.tensor(a)  # as torch.tensor: a copy that keeps the ndarray's dtype
+    assert copy.dtype == np.float64 and not np.shares_memory(copy.numpy(), a)
+    assert tg.Tensor(a).dtype == np.float32  # the constructor makes float data float32
 
 
 def test_dtype_names_are_numpy_types():

@@ -57,7 +57,10 @@ def _inferred(value: Any) -> Any:
 
 
 def tensor(data: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
-    """A new tensor holding a copy of `data` (as `tg.Tensor(data, ...)`; floats become float32)."""
+    """A new tensor holding a copy of `data`, like torch.tensor: Python floats become float32, an
+    ndarray or a tensor keeps its dtype (`tg.Tensor(array)` would make float64 data float32)."""
+    if dtype is None and isinstance(data, (np.ndarray, np.generic, Tensor)):
+        dtype = data.dtype
     return Tensor(data, requires_grad=requires_grad, dtype=dtype)
 
 

@@ -172,6 +172,10 @@ class TensorBase:
         """The underlying ndarray (shared, not copied), like `.data`."""
         return self.data
 
+    def tolist(self) -> Any:
+        """The data as (nested lists of) Python numbers."""
+        return self._data.tolist()
+
     def item(self) -> float | int | bool:
         """The value of a one-element tensor as a Python number."""
         if self._data.size != 1:

@@ -161,8 +161,10 @@ class ShapeTensor(MathTensor):
         return movement.Index.apply(self, index=grid)
 
     def gather(self, dim: int, index: Any) -> Tensor:
-        """out[i][j] = self[index[i][j]][j] for dim 0 (and so on), like torch.gather; `index` is an
-        integer tensor with self's number of dims, no larger than self outside `dim`."""
+        """Values along `dim` at `index`, like torch.gather: for dim 0, `out[i, j] = self[index[i, j], j]`.
+
+        `index` is an integer tensor with self's number of dims, no larger than self outside `dim`;
+        repeated indices add up their gradients."""
         idx = index._data if isinstance(index, TensorBase) else np.asarray(index)
         if idx.dtype.kind not in "iu":
             raise TypeError(f"gather: index must be an integer tensor, got dtype {idx.dtype}")
