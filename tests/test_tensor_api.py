@@ -7,16 +7,7 @@ from hypothesis import assume, given
 from hypothesis import strategies as st
 
 import tinygrad_np as tg
-from tinygrad_np.testing import gradcheck
 from tinygrad_np.testing import strategies as tst
-
-
-def check_outputs(data, fn, *inputs):
-    """gradcheck a function returning one tensor or a tuple of them, one drawn cotangent each."""
-    probe = fn(*[tg.Tensor(x.data, dtype=np.float64) for x in inputs])
-    outputs = probe if isinstance(probe, tuple) else (probe,)
-    cotangents = [data.draw(tst.cotangents(o.shape), label=f"cotangent {i}") for i, o in enumerate(outputs)]
-    assert gradcheck(fn, *inputs, atol=1e-7, rtol=1e-6, cotangent=cotangents)
 
 
 def distinct_split(data, *shapes):

@@ -3,11 +3,10 @@ split, gather, index_select, tril/triu, swapaxes, mT, clone; values against NumP
 against central differences in float64."""
 import numpy as np
 import pytest
-from helpers import check_gradients, t64
+from helpers import check_gradients, check_outputs, t64
 from hypothesis import given
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
-from test_tensor_api import check_outputs
 
 import tinygrad_np as tg
 from tinygrad_np.testing import strategies as tst
