@@ -1,6 +1,8 @@
 """`TensorBase`: the state of a tensor (data, gradient, place on the tape, version counter) and
-Python's operators. `Tensor` (tensor.py) adds the methods, family by family, in subclasses:
-base.py -> math.py (elementwise, reductions) -> shaping.py (movement, indexing) -> tensor.py."""
+Python's operators, size()/numel(), fill_/zero_. `Tensor` (tensor.py) adds the methods, family by
+family, in subclasses: base.py -> math.py (elementwise) -> shaping.py (movement, indexing) ->
+reductions.py (sums, extremes, statistics, softmax) -> tensor.py (contractions, conv, pooling,
+dtype conversions)."""
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, TypeVar, cast, overload
