@@ -16,6 +16,14 @@ def check_gradients(data, fn, *inputs, atol=ATOL, rtol=RTOL):
     assert gradcheck(fn, *inputs, atol=atol, rtol=rtol, cotangent=[cotangent])
 
 
+def check_outputs(data, fn, *inputs, atol=ATOL, rtol=RTOL):
+    """As check_gradients for a function returning one tensor or a tuple of them (one cotangent each)."""
+    probe = fn(*[tg.Tensor(getattr(x, "data", x), dtype=np.float64) for x in inputs])
+    outputs = probe if isinstance(probe, tuple) else (probe,)
+    cotangents = [data.draw(tst.cotangents(o.shape), label=f"cotangent {i}") for i, o in enumerate(outputs)]
+    assert gradcheck(fn, *inputs, atol=atol, rtol=rtol, cotangent=cotangents)
+
+
 def t64(array, requires_grad=True):
     return tg.Tensor(np.asarray(array, dtype=np.float64), dtype=np.float64, requires_grad=requires_grad)
 

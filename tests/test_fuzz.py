@@ -182,7 +182,7 @@ def shape_op_cases(draw):
                               st.just((0, 0))))
         return Case(lambda: getattr(x, op)(axis=axis), (op, "axis"))
     if kind == "reshape":
-        target = draw(st.one_of(st.just((x.size + 1,)), st.just((-1, -1)), st.just((1.5, x.size)), st.just(("a",)),
+        target = draw(st.one_of(st.just((x.numel() + 1,)), st.just((-1, -1)), st.just((1.5, x.numel())), st.just(("a",)),
                                 st.just((-2, 1))))
         return Case(lambda: x.reshape(*target), ("reshape",))
     if kind == "index":

@@ -8,13 +8,13 @@
             self.conv1 = tg.nn.Conv2d(1, 6, 11, rng=rng)
             self.fc = tg.nn.Linear(6 * 40 * 40, 2, rng=rng)
         def forward(self, x):
-            return self.fc(self.conv1(x).sigmoid().flatten())
+            return self.fc(self.conv1(x).sigmoid().flatten(1))
 
     net = Net(np.random.default_rng(0))
     [name for name, _ in net.named_parameters()]  # ['conv1.weight', 'conv1.bias', 'fc.weight', 'fc.bias']
 
-Weights are initialised like PyTorch's defaults from an explicit generator `rng` (a fresh
-`np.random.default_rng()` when None): kaiming-uniform with a = sqrt(5), i.e.
+Weights are initialised like PyTorch's defaults from `rng` (a `np.random.Generator`, an int seed,
+or None for the default generator that `tg.manual_seed` seeds): kaiming-uniform with a = sqrt(5), i.e.
 U(-1/sqrt(fan_in), 1/sqrt(fan_in)), then the bias from the same interval, weight first.
 """
 from . import functional, init

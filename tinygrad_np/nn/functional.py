@@ -49,14 +49,14 @@ def tanh(x: Tensor) -> Tensor:
     return x.tanh()
 
 
-def softmax(x: Tensor, axis: int = -1) -> Tensor:
-    """exp(x) / sum(exp(x)) along `axis`, stable for large |x|."""
-    return x.softmax(axis)
+def softmax(x: Tensor, dim: int = -1, *, axis: int | None = None) -> Tensor:
+    """exp(x) / sum(exp(x)) along `dim` (or NumPy's `axis`), stable for large |x|."""
+    return x.softmax(dim, axis=axis)
 
 
-def log_softmax(x: Tensor, axis: int = -1) -> Tensor:
-    """x - logsumexp(x) along `axis`, stable for large |x|."""
-    return x.log_softmax(axis)
+def log_softmax(x: Tensor, dim: int = -1, *, axis: int | None = None) -> Tensor:
+    """x - logsumexp(x) along `dim` (or NumPy's `axis`), stable for large |x|."""
+    return x.log_softmax(dim, axis=axis)
 
 
 def mse_loss(input: Tensor, target: Any, reduction: str = "mean") -> Tensor:

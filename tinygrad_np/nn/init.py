@@ -2,8 +2,8 @@
 
 Every function writes in place into the tensor's array (so optimizers and modules keep
 referencing the same array) and returns the tensor. Values are drawn in float64 and cast
-to the tensor's dtype. Passing `rng=None` uses a fresh, unseeded `np.random.default_rng()`;
-pass a seeded generator for reproducible weights.
+to the tensor's dtype. `rng` is a `np.random.Generator`, an int seed, or None for the default
+generator (`tg.manual_seed(0)` makes it reproducible).
 
 Fans follow PyTorch: for a weight of shape (out, in, *kernel), fan_in = in * prod(kernel)
 and fan_out = out * prod(kernel); a Linear weight (out, in) has no kernel dims and a
@@ -16,6 +16,7 @@ from typing import Any, TypeVar
 
 import numpy as np
 
+from ..random import as_generator
 from ..tensor import Tensor
 
 T = TypeVar("T", Tensor, np.ndarray)
@@ -34,13 +35,8 @@ def _array(t: Any, op: str) -> np.ndarray:
     return arr
 
 
-def _generator(rng: np.random.Generator | None, op: str) -> np.random.Generator:
-    if rng is None:
-        return np.random.default_rng()
-    if not isinstance(rng, np.random.Generator):
-        raise TypeError(f"init.{op}: rng must be a np.random.Generator (e.g. np.random.default_rng(0)), "
-                        f"got {type(rng).__name__}")
-    return rng
+def _generator(rng: np.random.Generator | int | None, op: str) -> np.random.Generator:
+    return as_generator(rng, f"init.{op}")
 
 
 def calculate_fan_in_and_fan_out(shape: tuple[int, ...]) -> tuple[int, int]:
@@ -68,7 +64,7 @@ def calculate_gain(nonlinearity: str, param: float | None = None) -> float:
                      "linear, conv2d, sigmoid, identity, tanh, relu, leaky_relu")
 
 
-def uniform_(t: T, low: float = 0.0, high: float = 1.0, rng: np.random.Generator | None = None) -> T:
+def uniform_(t: T, low: float = 0.0, high: float = 1.0, rng: np.random.Generator | int | None = None) -> T:
     """Fill t with draws from U(low, high)."""
     arr = _array(t, "uniform_")
     if not low <= high:
@@ -77,7 +73,7 @@ def uniform_(t: T, low: float = 0.0, high: float = 1.0, rng: np.random.Generator
     return t
 
 
-def normal_(t: T, mean: float = 0.0, std: float = 1.0, rng: np.random.Generator | None = None) -> T:
+def normal_(t: T, mean: float = 0.0, std: float = 1.0, rng: np.random.Generator | int | None = None) -> T:
     """Fill t with draws from N(mean, std^2)."""
     arr = _array(t, "normal_")
     if not std >= 0:
@@ -102,14 +98,14 @@ def ones_(t: T) -> T:
     return constant_(t, 1.0)
 
 
-def xavier_uniform_(t: T, rng: np.random.Generator | None = None, gain: float = 1.0) -> T:
+def xavier_uniform_(t: T, rng: np.random.Generator | int | None = None, gain: float = 1.0) -> T:
     """Glorot uniform: U(-b, b) with b = gain * sqrt(6 / (fan_in + fan_out))."""
     fan_in, fan_out = calculate_fan_in_and_fan_out(_array(t, "xavier_uniform_").shape)
     bound = gain * math.sqrt(6.0 / (fan_in + fan_out))
     return uniform_(t, -bound, bound, _generator(rng, "xavier_uniform_"))
 
 
-def kaiming_uniform_(t: T, rng: np.random.Generator | None = None, a: float = 0.0) -> T:
+def kaiming_uniform_(t: T, rng: np.random.Generator | int | None = None, a: float = 0.0) -> T:
     """He uniform for a leaky-ReLU slope a: U(-b, b) with b = sqrt(2 / (1 + a^2)) * sqrt(3 / fan_in).
 
     With a = sqrt(5) (PyTorch's default for Linear and Conv2d) the bound is 1 / sqrt(fan_in).

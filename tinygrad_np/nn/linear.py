@@ -14,7 +14,7 @@ class Linear(Module):
     """Fully connected layer y = x @ weight.T + bias with weight (out_features, in_features)."""
 
     def __init__(self, in_features: int, out_features: int, bias: bool = True,
-                 rng: np.random.Generator | None = None, dtype: Any = np.float32):
+                 rng: np.random.Generator | int | None = None, dtype: Any = np.float32):
         super().__init__()
         self.in_features = positive_int(in_features, "in_features", "Linear")
         self.out_features = positive_int(out_features, "out_features", "Linear")
@@ -23,9 +23,9 @@ class Linear(Module):
         self.bias = Parameter(np.zeros(self.out_features), dtype=dt) if bias else None
         self.reset_parameters(rng)
 
-    def reset_parameters(self, rng: np.random.Generator | None = None) -> None:
+    def reset_parameters(self, rng: np.random.Generator | int | None = None) -> None:
         """Re-draw weight and bias with PyTorch's default initialisation."""
-        reset_default(self.weight, self.bias, rng)
+        reset_default(self.weight, self.bias, rng, type(self).__name__)
 
     def forward(self, x: Any) -> Tensor:
         x = as_tensor(x)
@@ -40,17 +40,20 @@ class Linear(Module):
 
 
 class Flatten(Module):
-    """Merge the dims from start_dim on, row-major: (N, C, H, W) -> (N, C*H*W)."""
+    """Merge the dims start_dim..end_dim, row-major: (N, C, H, W) -> (N, C*H*W) by default (start_dim=1,
+    as torch.nn.Flatten; the method `Tensor.flatten` starts at 0)."""
 
-    def __init__(self, start_dim: int = 1):
+    def __init__(self, start_dim: int = 1, end_dim: int = -1):
         super().__init__()
         self.start_dim = int(start_dim)
+        self.end_dim = int(end_dim)
 
     def forward(self, x: Any) -> Tensor:
         x = as_tensor(x)
-        if not -x.ndim <= self.start_dim < x.ndim:
-            raise ValueError(f"Flatten: start_dim={self.start_dim} is out of range for input of shape {x.shape}")
-        return x.flatten(self.start_dim % x.ndim)
+        for name, dim in (("start_dim", self.start_dim), ("end_dim", self.end_dim)):
+            if not -x.ndim <= dim < x.ndim:
+                raise ValueError(f"Flatten: {name}={dim} is out of range for input of shape {x.shape}")
+        return x.flatten(self.start_dim, self.end_dim)
 
     def extra_repr(self) -> str:
-        return f"start_dim={self.start_dim}"
+        return f"start_dim={self.start_dim}, end_dim={self.end_dim}"

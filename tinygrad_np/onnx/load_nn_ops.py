@@ -117,7 +117,7 @@ def _global_pool(node: NodeInfo) -> Runner:
     def run(ins: list[Value]) -> list[Value]:
         x = tensor(ins[0])
         axes = tuple(range(2, x.ndim))
-        return [x.mean(axes, keepdims=True) if node.op == "GlobalAveragePool" else x.max(axes, keepdims=True)]
+        return [x.mean(axes, keepdims=True) if node.op == "GlobalAveragePool" else x.amax(axes, keepdim=True)]
     return run
 
 
@@ -208,7 +208,7 @@ def _reduce(node: NodeInfo) -> Runner:
         t = tensor(x)
         if node.op == "ReduceSum":
             return [t.sum(ax, keepdims=keep)]
-        return [t.mean(ax, keepdims=keep) if node.op == "ReduceMean" else t.max(ax, keepdims=keep)]
+        return [t.mean(ax, keepdims=keep) if node.op == "ReduceMean" else t.amax(ax, keepdim=keep)]
     return run
 
 

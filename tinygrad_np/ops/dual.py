@@ -29,6 +29,16 @@ def log(x: Any) -> Any:
     return x.log() if is_tensor(x) else np.log(x)
 
 
+def sin(x: Any) -> Any:
+    """Sine."""
+    return x.sin() if is_tensor(x) else np.sin(x)
+
+
+def cos(x: Any) -> Any:
+    """Cosine."""
+    return x.cos() if is_tensor(x) else np.cos(x)
+
+
 def sigmoid(x: Any) -> Any:
     """1 / (1 + exp(-x))."""
     if is_tensor(x):

@@ -1,4 +1,4 @@
-"""Elementwise primitives: arithmetic, exp/log, activations, clip and cast.
+"""Elementwise primitives: arithmetic, exp/log, activations, clip, cast, sign and trigonometry.
 
 Each op is a `Function` with forward and backward side by side on plain ndarrays.
 Broadcasting is undone by the engine (`sum_to_shape`), so backward may return a
@@ -325,3 +325,79 @@ class Softplus(Function):
     def backward(ctx: Context, grad: np.ndarray) -> np.ndarray:
         (x,) = ctx.saved_tensors
         return grad * dual.sigmoid(x)
+
+
+class Log1p(Function):
+    """log(1 + x), accurate for small x."""
+
+    differentiable_backward = True
+
+    @staticmethod
+    def forward(ctx: Context, a: np.ndarray) -> np.ndarray:
+        ctx.save_for_backward(a)
+        return np.log1p(a)
+
+    @staticmethod
+    def backward(ctx: Context, grad: np.ndarray) -> np.ndarray:
+        (a,) = ctx.saved_tensors
+        return grad / (1 + a)
+
+
+class Expm1(Function):
+    """exp(x) - 1, accurate for small x."""
+
+    differentiable_backward = True
+
+    @staticmethod
+    def forward(ctx: Context, a: np.ndarray) -> np.ndarray:
+        out = np.expm1(a)
+        ctx.save_for_backward(out)
+        return out
+
+    @staticmethod
+    def backward(ctx: Context, grad: np.ndarray) -> np.ndarray:
+        (out,) = ctx.saved_tensors
+        return grad * (out + 1)
+
+
+class Sin(Function):
+    differentiable_backward = True
+
+    @staticmethod
+    def forward(ctx: Context, a: np.ndarray) -> np.ndarray:
+        ctx.save_for_backward(a)
+        return np.sin(a)
+
+    @staticmethod
+    def backward(ctx: Context, grad: np.ndarray) -> np.ndarray:
+        (a,) = ctx.saved_tensors
+        return grad * dual.cos(a)
+
+
+class Cos(Function):
+    differentiable_backward = True
+
+    @staticmethod
+    def forward(ctx: Context, a: np.ndarray) -> np.ndarray:
+        ctx.save_for_backward(a)
+        return np.cos(a)
+
+    @staticmethod
+    def backward(ctx: Context, grad: np.ndarray) -> np.ndarray:
+        (a,) = ctx.saved_tensors
+        return -grad * dual.sin(a)
+
+
+class Sign(Function):
+    """-1, 0 or 1; the gradient is 0 everywhere (as PyTorch)."""
+
+    differentiable_backward = True
+
+    @staticmethod
+    def forward(ctx: Context, a: np.ndarray) -> np.ndarray:
+        return np.sign(a)
+
+    @staticmethod
+    def backward(ctx: Context, grad: np.ndarray) -> np.ndarray:
+        return np.zeros(grad.shape, dtype=grad.dtype)  # a constant, also when recorded
+
