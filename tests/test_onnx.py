@@ -127,7 +127,7 @@ def _every_op(x: tg.Tensor, w: tg.Tensor, t: tg.Tensor) -> tg.Tensor:
     z = z.pad(((0, 0), (0, 1), (1, 0), (0, 1))).avg_pool2d(2, 1)        # (N, 4, 6, 3)
     z = tg.concatenate([z.max_pool2d(2, 1), z[:, 1:3, :0:-1, -2:]], 1)  # (N, 6, 5, 2)
     z = z[:, np.array([0, 2, 5])] + z[..., -1][:, :3, :, None] + z[:, None, 0]
-    s = z.sum((2, 3)) + z.max(2, keepdims=True).mean((2, 3))            # (N, 3)
+    s = z.sum((2, 3)) + z.amax(2, keepdim=True).mean((2, 3))            # (N, 3)
     s = s @ tg.Tensor(np.linspace(-1, 1, 6, dtype=np.float32).reshape(3, 2))
     p = s.softmax(1) * 0.5 + s.log_softmax(1).exp() * 0.25 + 0.1       # probabilities in (0.1, 0.85)
     target = p.detach() * 0.5 + 0.2                                    # detach: same array, exported as p

@@ -5,7 +5,7 @@ from typing import Any
 
 import numpy as np
 
-from ..ops.elementwise import Softplus
+from ..ops.activation import Softplus
 from ..ops.loss import BinaryCrossEntropy
 from ..tensor import Tensor
 

@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from ..ops import elementwise, movement, select
+from ..ops import activation, elementwise, movement, select
 from ..ops import shape_checks as checks
 from .base import TensorBase, _new, _to_array
 
@@ -83,15 +83,15 @@ class MathTensor(TensorBase):
 
     def sigmoid(self) -> Tensor:
         """1 / (1 + exp(-x)), exact and finite for any finite x."""
-        return elementwise.Sigmoid.apply(self)
+        return activation.Sigmoid.apply(self)
 
     def tanh(self) -> Tensor:
         """Hyperbolic tangent, elementwise."""
-        return elementwise.Tanh.apply(self)
+        return activation.Tanh.apply(self)
 
     def relu(self) -> Tensor:
         """max(x, 0), elementwise; the gradient at 0 is 0."""
-        return elementwise.Relu.apply(self)
+        return activation.Relu.apply(self)
 
     # ------------------------------------------------- operators as methods
     def add(self, other: Any, alpha: float = 1) -> Tensor:
