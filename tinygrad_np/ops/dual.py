@@ -43,7 +43,7 @@ def sigmoid(x: Any) -> Any:
     """1 / (1 + exp(-x))."""
     if is_tensor(x):
         return x.sigmoid()
-    from .elementwise import stable_sigmoid
+    from .activation import stable_sigmoid
 
     return stable_sigmoid(x)
 
