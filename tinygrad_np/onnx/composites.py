@@ -1,8 +1,6 @@
-"""ONNX conv and pooling features the primitives lack, written as differentiable tensor code.
-
-Grouped conv (a conv2d per group on channel slices, joined by concatenate), dilated kernels
-(zeros inserted between the taps with pad + reshape + slicing), asymmetric padding, padded and
-ceil-mode pooling. Each function here is self-contained so it can be swapped for a native op.
+"""ONNX conv and pooling features written as differentiable tensor code where the primitives lack
+them: asymmetric padding (an explicit pad), padded and ceil-mode pooling; groups and dilation are
+conv2d's own. Each function here is self-contained so it can be swapped for a native op.
 """
 from __future__ import annotations
 
@@ -28,42 +26,20 @@ def same_pads(sizes: Sequence[int], kernel: Sequence[int], strides: Sequence[int
     return begins + ends
 
 
-def dilate_kernel(w: Tensor, dilations: tuple[int, int]) -> Tensor:
-    """(F, C, KH, KW) -> (F, C, (KH-1)*dh+1, (KW-1)*dw+1) with zeros between the taps."""
-    dh, dw = dilations
-    f, c, kh, kw = w.shape
-    if dh > 1:  # (F, C, KH, 1, KW) padded to (F, C, KH, dh, KW), read as rows spaced dh apart
-        w = w.reshape(f, c, kh, 1, kw).pad(((0, 0), (0, 0), (0, 0), (0, dh - 1), (0, 0)))
-        w = w.reshape(f, c, kh * dh, kw)[:, :, :(kh - 1) * dh + 1]
-        kh = (kh - 1) * dh + 1
-    if dw > 1:  # the same along the columns
-        w = w.reshape(f, c, kh, kw, 1).pad(((0, 0), (0, 0), (0, 0), (0, 0), (0, dw - 1)))
-        w = w.reshape(f, c, kh, kw * dw)[:, :, :, :(kw - 1) * dw + 1]
-    return w
-
-
 def conv(x: Tensor, w: Tensor, b: Tensor | None, strides: tuple[int, int], pads: Sequence[int],
          dilations: tuple[int, int], group: int) -> Tensor:
-    """ONNX Conv on NCHW: pads [top, left, bottom, right], any dilation, `group` groups."""
+    """ONNX Conv on NCHW: pads [top, left, bottom, right] (uneven ones as an explicit pad), any
+    dilation, `group` groups: conv2d's own."""
     top, left, bottom, right = pads
     padding = (top, left)
     if top != bottom or left != right:
         x = x.pad(((0, 0), (0, 0), (top, bottom), (left, right)))
         padding = (0, 0)
-    if tuple(dilations) != (1, 1):
-        w = dilate_kernel(w, dilations)
-    if group == 1:
-        return I.conv2d(x, w, b, strides, padding)  # (N, C, H, W) x (F, C, KH, KW) -> (N, F, OH, OW)
-    c, f = x.shape[1], w.shape[0]
-    if c % group or f % group or w.shape[1] * group != c:
+    if w.shape[1] * group != x.shape[1] or w.shape[0] % group:
         raise ValueError(f"Conv: {group} groups do not fit input {x.shape} and weight {w.shape} "
                          f"(need C = {group} * weight.shape[1] and F divisible by {group})")
-    cin, fout = c // group, f // group
-    outs = []
-    for g in range(group):  # (N, C/g, H, W) x (F/g, C/g, KH, KW) -> (N, F/g, OH, OW)
-        bias = None if b is None else b[g * fout:(g + 1) * fout]
-        outs.append(I.conv2d(x[:, g * cin:(g + 1) * cin], w[g * fout:(g + 1) * fout], bias, strides, padding))
-    return I.concatenate(outs, 1)
+    # (N, C, H, W) x (F, C/group, KH, KW) -> (N, F, OH, OW)
+    return I.conv2d(x, w, b, strides, padding, tuple(dilations), group)
 
 
 def _pool_geometry(sizes: Sequence[int], kernel: Sequence[int], strides: Sequence[int], pads: Sequence[int],

@@ -32,11 +32,11 @@ class Conv2d(Function):
     """
 
     @staticmethod
-    def forward(ctx: Context, x: np.ndarray, w: np.ndarray, *bias: np.ndarray,
-                stride: tuple[int, int], padding: tuple[int, int]) -> np.ndarray:
+    def forward(ctx: Context, x: np.ndarray, w: np.ndarray, *bias: np.ndarray, stride: tuple[int, int],
+                padding: tuple[int, int], dilation: tuple[int, int] = (1, 1), groups: int = 1) -> np.ndarray:
         xp = grads._pad_hw(x, *padding)
         ctx.save_for_backward(xp, w)
-        out = grads.conv_arrays(xp, w, stride)
+        out = grads.conv_arrays(xp, w, stride, dilation, groups)
         if bias and out.size:
             out += bias[0].reshape(1, w.shape[0], 1, 1)
         return out
@@ -44,12 +44,12 @@ class Conv2d(Function):
     @staticmethod
     def backward(ctx: Context, grad: np.ndarray) -> tuple[np.ndarray | None, ...]:
         xp, w = ctx.saved_tensors
-        stride, padding = ctx.attrs["stride"], ctx.attrs["padding"]
+        stride, padding, dilation, groups = grads._geometry(ctx)
         gx = gw = None
         if ctx.needs_input_grad[0]:
-            gx = grads._crop_hw(grads.input_grad_arrays(grad, w, xp.shape, stride), *padding)
+            gx = grads._crop_hw(grads.input_grad_arrays(grad, w, xp.shape, stride, dilation, groups), *padding)
         if ctx.needs_input_grad[1]:
-            gw = grads.weight_grad_arrays(xp, grad, w.shape, stride)
+            gw = grads.weight_grad_arrays(xp, grad, w.shape, stride, dilation, groups)
         result: tuple[np.ndarray | None, ...] = (gx, gw)
         if len(ctx.needs_input_grad) == 3:
             result += (grad.sum(axis=(0, 2, 3)) if ctx.needs_input_grad[2] else None,)
@@ -59,9 +59,9 @@ class Conv2d(Function):
     def backward_graph(cls, ctx: Any, grad: Tensor) -> tuple[Tensor | None, ...]:
         """The gradients as recorded ops (conv_grads.py), so they can be differentiated again."""
         x, w = ctx.parents[0], ctx.parents[1]
-        stride, padding = ctx.attrs["stride"], ctx.attrs["padding"]
-        gx = grads.input_grad(grad, w, x.shape, stride, padding) if ctx.needs_input_grad[0] else None
-        gw = grads.weight_grad(x, grad, w.shape, stride, padding) if ctx.needs_input_grad[1] else None
+        geometry = grads._geometry(ctx)
+        gx = grads.input_grad(grad, w, x.shape, *geometry) if ctx.needs_input_grad[0] else None
+        gw = grads.weight_grad(x, grad, w.shape, *geometry) if ctx.needs_input_grad[1] else None
         result: tuple[Tensor | None, ...] = (gx, gw)
         if len(ctx.needs_input_grad) == 3:
             result += (grad.sum((0, 2, 3)) if ctx.needs_input_grad[2] else None,)
@@ -115,25 +115,60 @@ class Threshold(Function):
         return grad, (grad.sum(axes) if ctx.needs_input_grad[1] else None)
 
 
-def conv2d(x: Any, weight: Any, bias: Any = None, stride: Any = 1, padding: Any = 0) -> Tensor:
-    """2-D cross-correlation like PyTorch's conv2d: x (N, C, H, W), weight (F, C, KH, KW) -> (N, F, OH, OW).
+def _same_padding(kernel: tuple[int, int], dilation: tuple[int, int]) -> tuple[tuple[int, int], tuple[int, int]]:
+    """(before, after) padding of each spatial axis that keeps the size at stride 1 (the extra pixel
+    of an even kernel goes after, as PyTorch)."""
+    totals = [d * (k - 1) for k, d in zip(kernel, dilation, strict=True)]
+    return (totals[0] // 2, totals[0] - totals[0] // 2), (totals[1] // 2, totals[1] - totals[1] // 2)
 
-    OH = (H + 2*ph - KH) // sh + 1. For the flipped-kernel ("true") convolution of the
-    original project, pass `weight[:, :, ::-1, ::-1]`.
+
+def conv2d(x: Any, weight: Any, bias: Any = None, stride: Any = 1, padding: Any = 0, dilation: Any = 1,
+           groups: int = 1) -> Tensor:
+    """2-D cross-correlation like PyTorch's conv2d: x (N, C, H, W), weight (F, C/groups, KH, KW)
+    -> (N, F, OH, OW).
+
+    OH = (H + 2*ph - dh*(KH-1) - 1) // sh + 1. `padding` is an int, a pair, or "valid" (0) or
+    "same" (stride 1 only; an even kernel gets its extra pixel at the bottom and right). With
+    `groups`, input and output channels are split into that many groups, each convolved on its
+    own (groups = C: depthwise). For the flipped-kernel ("true") convolution of the original
+    project, pass `weight[:, :, ::-1, ::-1]`.
     """
     x, weight = as_tensor(x), as_tensor(weight)
     sh, sw = pair(stride, "stride", "conv2d", 1)
-    ph, pw = pair(padding, "padding", "conv2d", 0)
+    dh, dw = pair(dilation, "dilation", "conv2d", 1)
     check_nchw("conv2d", x)
     if weight.ndim != 4:
-        raise ValueError(f"conv2d: weight must be 4-D (F, C, KH, KW), got shape {weight.shape}")
+        raise ValueError(f"conv2d: weight must be 4-D (F, C/groups, KH, KW), got shape {weight.shape}")
     n, c, h, w = x.shape
     f, wc, kh, kw = weight.shape
-    if c != wc:
-        raise ValueError(f"conv2d: input has {c} channels but weight expects {wc} "
+    if isinstance(groups, bool) or not isinstance(groups, (int, np.integer)) or groups < 1:
+        raise ValueError(f"conv2d: groups must be a positive int, got {groups!r}")
+    if c % groups or f % groups:
+        raise ValueError(f"conv2d: groups={groups} must divide the input channels ({c}) and the filters ({f}) "
                          f"(input {x.shape}, weight {weight.shape})")
-    if kh > h + 2 * ph or kw > w + 2 * pw:
-        raise ValueError(f"conv2d: kernel {kh}x{kw} is larger than the padded input "
+    if c != wc * groups:
+        per_group = f"{wc} per group x {groups} groups; " if groups > 1 else ""
+        raise ValueError(f"conv2d: input has {c} channels but weight expects {wc * groups} "
+                         f"({per_group}input {x.shape}, weight {weight.shape})")
+    if isinstance(padding, str):
+        if padding == "valid":
+            padding = 0
+        elif padding != "same":
+            raise ValueError(f"conv2d: padding must be an int, a pair, 'valid' or 'same', got {padding!r}")
+        elif (sh, sw) != (1, 1):
+            raise ValueError(f"conv2d: padding='same' needs stride 1, got stride {(sh, sw)}")
+        else:
+            (top, bottom), (left, right) = _same_padding((kh, kw), (dh, dw))
+            if (top, left) != (bottom, right):  # an even kernel: pad unevenly first, then convolve
+                x = x.pad(((0, 0), (0, 0), (top, bottom), (left, right)))
+                h, w = h + top + bottom, w + left + right
+                padding = 0
+            else:
+                padding = (top, left)
+    ph, pw = pair(padding, "padding", "conv2d", 0)
+    if dh * (kh - 1) + 1 > h + 2 * ph or dw * (kw - 1) + 1 > w + 2 * pw:
+        dilated = f" (dilation {(dh, dw)})" if (dh, dw) != (1, 1) else ""
+        raise ValueError(f"conv2d: kernel {kh}x{kw}{dilated} is larger than the padded input "
                          f"{h + 2 * ph}x{w + 2 * pw} (input {x.shape}, padding {(ph, pw)})")
     inputs = [x, weight]
     if bias is not None:
@@ -141,7 +176,12 @@ def conv2d(x: Any, weight: Any, bias: Any = None, stride: Any = 1, padding: Any 
         if bias.shape != (f,):
             raise ValueError(f"conv2d: bias must have shape ({f},) for weight {weight.shape}, got {bias.shape}")
         inputs.append(bias)
-    return Conv2d.apply(*inputs, stride=(sh, sw), padding=(ph, pw))
+    extra: dict[str, Any] = {}
+    if (dh, dw) != (1, 1):
+        extra["dilation"] = (dh, dw)
+    if groups != 1:
+        extra["groups"] = int(groups)
+    return Conv2d.apply(*inputs, stride=(sh, sw), padding=(ph, pw), **extra)
 
 
 def threshold(x: Any, t: Any) -> Tensor:

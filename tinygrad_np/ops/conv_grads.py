@@ -1,5 +1,9 @@
-"""conv2d's two gradients as ops of their own, so that a recorded backward (`create_graph=True`)
-can be differentiated again.
+"""conv2d on arrays (any stride, padding, dilation and groups), and its two gradients as ops of
+their own, so that a recorded backward (`create_graph=True`) can be differentiated again.
+
+Groups: each group is a convolution of its own on its slice of the channels; when every group
+has one input channel (depthwise), a sum over the kernel taps of strided slices times one weight
+per channel, with no matrix product. Dilation: im2col with taps dh and dw apart.
 
 For y = conv2d(x, w) (stride s, padding p) and an incoming gradient g of y's shape:
 
@@ -20,7 +24,7 @@ import numpy as np
 
 from ..autograd.function import Context, Function
 from . import conv_lowerings as algo
-from . import dual
+from . import dual, parallel
 
 Pair = tuple[int, int]
 
@@ -41,62 +45,161 @@ def _padded_shape(x_shape: tuple[int, ...], padding: Pair) -> tuple[int, ...]:
 
 
 # --------------------------------------------------------------------------- on arrays
-def conv_arrays(xp: np.ndarray, w: np.ndarray, stride: Pair) -> np.ndarray:
-    """conv2d of an already padded xp (N, C, Hp, Wp) with w (F, C, KH, KW) -> (N, F, OH, OW)."""
-    (sh, sw), (f, _, kh, kw) = stride, w.shape
-    oh, ow = (xp.shape[2] - kh) // sh + 1, (xp.shape[3] - kw) // sw + 1
+def _lowering(padded_shape: tuple[int, ...], w_shape: tuple[int, ...], stride: Pair, out_hw: tuple[int, int],
+              dilation: Pair, pass_name: str) -> tuple[str, int]:
+    """The lowering of one pass: band or im2col by the cost model; im2col when dilated (the band
+    matrix assumes adjacent kernel taps)."""
+    if dilation != (1, 1):
+        return "im2col", 0
+    return algo.choose_algorithm(padded_shape, w_shape, stride, out_hw, pass_name)
+
+
+def output_hw(padded_hw: tuple[int, ...], kernel: tuple[int, ...], stride: Pair, dilation: Pair) -> tuple[int, int]:
+    """(OH, OW) of a convolution of a padded input: (Hp - dh*(KH-1) - 1) // sh + 1."""
+    return ((padded_hw[0] - dilation[0] * (kernel[0] - 1) - 1) // stride[0] + 1,
+            (padded_hw[1] - dilation[1] * (kernel[1] - 1) - 1) // stride[1] + 1)
+
+
+def _taps(kh: int, kw: int, stride: Pair, dilation: Pair, oh: int, ow: int) -> Any:
+    """For each kernel tap (i, j): the rows and columns of the padded input it reads."""
+    (sh, sw), (dh, dw) = stride, dilation
+    for i in range(kh):
+        for j in range(kw):
+            yield i, j, slice(i * dh, i * dh + sh * (oh - 1) + 1, sh), slice(j * dw, j * dw + sw * (ow - 1) + 1, sw)
+
+
+def _depthwise_forward(xp: np.ndarray, w: np.ndarray, stride: Pair, dilation: Pair) -> np.ndarray:
+    """groups == channels: each output channel f reads input channel f // (F/C). A sum over the
+    KH*KW taps of a strided slice times one weight per channel (no matrix product to make)."""
+    f, _, kh, kw = w.shape
+    oh, ow = output_hw(xp.shape[2:], (kh, kw), stride, dilation)
+    xr = xp if f == xp.shape[1] else np.repeat(xp, f // xp.shape[1], axis=1)  # (N, F, Hp, Wp)
+    out = np.zeros((xp.shape[0], f, oh, ow), dtype=np.result_type(xp, w))
+
+    def run(images: slice) -> None:
+        o, tmp = out[images], np.empty(out[images].shape, dtype=out.dtype)
+        for i, j, rows, cols in _taps(kh, kw, stride, dilation, oh, ow):
+            o += np.multiply(xr[images, :, rows, cols], w[:, 0, i, j].reshape(1, f, 1, 1), out=tmp)
+
+    parallel.for_each_slice(xp.shape[0], out[:1].size * kh * kw * 1e-9, run)
+    return out
+
+
+def _depthwise_input_grad(grad: np.ndarray, w: np.ndarray, padded_shape: tuple[int, ...], stride: Pair,
+                          dilation: Pair) -> np.ndarray:
+    n, f, oh, ow = grad.shape
+    c, kh, kw = padded_shape[1], w.shape[2], w.shape[3]
+    gxr = np.zeros((n, f) + tuple(padded_shape[2:]), dtype=np.result_type(grad, w))
+    for i, j, rows, cols in _taps(kh, kw, stride, dilation, oh, ow):
+        gxr[:, :, rows, cols] += grad * w[:, 0, i, j].reshape(1, f, 1, 1)
+    # output channels that read the same input channel add up: (N, C, F/C, Hp, Wp) -> (N, C, Hp, Wp)
+    return gxr if f == c else gxr.reshape((n, c, f // c) + tuple(padded_shape[2:])).sum(axis=2)
+
+
+def _depthwise_weight_grad(xp: np.ndarray, grad: np.ndarray, w_shape: tuple[int, ...], stride: Pair,
+                           dilation: Pair) -> np.ndarray:
+    f, _, kh, kw = w_shape
+    oh, ow = grad.shape[2:]
+    xr = xp if f == xp.shape[1] else np.repeat(xp, f // xp.shape[1], axis=1)
+    gw = np.empty(w_shape, dtype=np.result_type(xp, grad))
+    for i, j, rows, cols in _taps(kh, kw, stride, dilation, oh, ow):
+        # (N, F, OH, OW) . (N, F, OH, OW) over N, OH, OW -> (F,)
+        gw[:, 0, i, j] = np.einsum("nfhw,nfhw->f", grad, xr[:, :, rows, cols])
+    return gw
+
+
+def _per_group(groups: int, c: int, f: int) -> list[tuple[slice, slice]]:
+    """(input channels, output channels) of each group."""
+    cg, fg = c // groups, f // groups
+    return [(slice(k * cg, (k + 1) * cg), slice(k * fg, (k + 1) * fg)) for k in range(groups)]
+
+
+def conv_arrays(xp: np.ndarray, w: np.ndarray, stride: Pair, dilation: Pair = (1, 1), groups: int = 1) -> np.ndarray:
+    """conv2d of an already padded xp (N, C, Hp, Wp) with w (F, C/groups, KH, KW) -> (N, F, OH, OW)."""
+    f, _, kh, kw = w.shape
+    oh, ow = output_hw(xp.shape[2:], (kh, kw), stride, dilation)
     if xp.shape[0] == 0 or f == 0:  # empty batch or no filters: an empty output, as in PyTorch
         return np.zeros((xp.shape[0], f, oh, ow), dtype=np.result_type(xp, w))
-    algorithm, block = algo.choose_algorithm(xp.shape, w.shape, stride, (oh, ow), "forward")
+    if groups > 1:
+        if groups == xp.shape[1]:
+            return _depthwise_forward(xp, w, stride, dilation)
+        out = np.empty((xp.shape[0], f, oh, ow), dtype=np.result_type(xp, w))
+        for cs, fs in _per_group(groups, xp.shape[1], f):
+            out[:, fs] = conv_arrays(xp[:, cs], w[fs], stride, dilation)
+        return out
+    algorithm, block = _lowering(xp.shape, w.shape, stride, (oh, ow), dilation, "forward")
     if algorithm == "band":
-        return algo.band_forward(xp, w, sh, sw, oh, ow, block)
-    return algo.im2col_forward(xp, w, sh, sw, oh, ow)
+        return algo.band_forward(xp, w, stride[0], stride[1], oh, ow, block)
+    return algo.im2col_forward(xp, w, stride[0], stride[1], oh, ow, *dilation)
 
 
-def input_grad_arrays(grad: np.ndarray, w: np.ndarray, padded_shape: tuple[int, ...], stride: Pair) -> np.ndarray:
+def input_grad_arrays(grad: np.ndarray, w: np.ndarray, padded_shape: tuple[int, ...], stride: Pair,
+                      dilation: Pair = (1, 1), groups: int = 1) -> np.ndarray:
     """d<grad, conv2d(xp, w)>/dxp for the padded input shape: (N, F, OH, OW) -> (N, C, Hp, Wp)."""
     if grad.size == 0 or w.size == 0:
         return np.zeros(padded_shape, dtype=np.result_type(grad, w))
     grad = np.ascontiguousarray(grad)
-    algorithm, block = algo.choose_algorithm(padded_shape, w.shape, stride, grad.shape[2:], "input_grad")
+    if groups > 1:
+        if groups == padded_shape[1]:
+            return _depthwise_input_grad(grad, w, padded_shape, stride, dilation)
+        gxp = np.empty(padded_shape, dtype=np.result_type(grad, w))
+        for cs, fs in _per_group(groups, padded_shape[1], w.shape[0]):
+            shape = (padded_shape[0], cs.stop - cs.start) + tuple(padded_shape[2:])
+            gxp[:, cs] = input_grad_arrays(grad[:, fs], w[fs], shape, stride, dilation)
+        return gxp
+    algorithm, block = _lowering(padded_shape, w.shape, stride, grad.shape[2:], dilation, "input_grad")
     if algorithm == "band":
         return algo.band_input_grad(grad, w, padded_shape, stride[0], stride[1], block)
-    return algo.im2col_input_grad(grad, w, padded_shape, stride[0], stride[1])
+    return algo.im2col_input_grad(grad, w, padded_shape, stride[0], stride[1], *dilation)
 
 
-def weight_grad_arrays(xp: np.ndarray, grad: np.ndarray, w_shape: tuple[int, ...], stride: Pair) -> np.ndarray:
-    """d<grad, conv2d(xp, w)>/dw: (N, C, Hp, Wp) and (N, F, OH, OW) -> (F, C, KH, KW)."""
+def weight_grad_arrays(xp: np.ndarray, grad: np.ndarray, w_shape: tuple[int, ...], stride: Pair,
+                       dilation: Pair = (1, 1), groups: int = 1) -> np.ndarray:
+    """d<grad, conv2d(xp, w)>/dw: (N, C, Hp, Wp) and (N, F, OH, OW) -> (F, C/groups, KH, KW)."""
     if grad.size == 0 or xp.size == 0:
         return np.zeros(w_shape, dtype=np.result_type(xp, grad))
     grad = np.ascontiguousarray(grad)
-    algorithm, block = algo.choose_algorithm(xp.shape, w_shape, stride, grad.shape[2:], "weight_grad")
+    if groups > 1:
+        if groups == xp.shape[1]:
+            return _depthwise_weight_grad(xp, grad, w_shape, stride, dilation)
+        gw = np.empty(w_shape, dtype=np.result_type(xp, grad))
+        for cs, fs in _per_group(groups, xp.shape[1], w_shape[0]):
+            gw[fs] = weight_grad_arrays(xp[:, cs], grad[:, fs], (fs.stop - fs.start,) + tuple(w_shape[1:]),
+                                        stride, dilation)
+        return gw
+    algorithm, block = _lowering(xp.shape, w_shape, stride, grad.shape[2:], dilation, "weight_grad")
     if algorithm == "band":
         return algo.band_weight_grad(xp, grad, w_shape, stride[0], stride[1], block)
-    return algo.im2col_weight_grad(xp, grad, w_shape, stride[0], stride[1])
+    return algo.im2col_weight_grad(xp, grad, w_shape, stride[0], stride[1], *dilation)
 
 
 # ------------------------------------------------------------- on arrays or tensors
-def conv(x: Any, w: Any, stride: Pair, padding: Pair) -> Any:
+def conv(x: Any, w: Any, stride: Pair, padding: Pair, dilation: Pair = (1, 1), groups: int = 1) -> Any:
     """conv2d(x, w) without bias; recorded when x or w is a tensor."""
     if dual.is_tensor(x) or dual.is_tensor(w):
         from .conv import Conv2d
 
-        return Conv2d.apply(x, w, stride=stride, padding=padding)
-    return conv_arrays(_pad_hw(x, *padding), w, stride)
+        return Conv2d.apply(x, w, stride=stride, padding=padding, dilation=dilation, groups=groups)
+    return conv_arrays(_pad_hw(x, *padding), w, stride, dilation, groups)
 
 
-def input_grad(grad: Any, w: Any, x_shape: tuple[int, ...], stride: Pair, padding: Pair) -> Any:
+def input_grad(grad: Any, w: Any, x_shape: tuple[int, ...], stride: Pair, padding: Pair, dilation: Pair = (1, 1),
+               groups: int = 1) -> Any:
     """The gradient of conv2d with respect to its input, of shape x_shape."""
     if dual.is_tensor(grad) or dual.is_tensor(w):
-        return ConvInputGrad.apply(grad, w, x_shape=tuple(x_shape), stride=stride, padding=padding)
-    return _crop_hw(input_grad_arrays(grad, w, _padded_shape(x_shape, padding), stride), *padding)
+        return ConvInputGrad.apply(grad, w, x_shape=tuple(x_shape), stride=stride, padding=padding,
+                                   dilation=dilation, groups=groups)
+    padded = _padded_shape(x_shape, padding)
+    return _crop_hw(input_grad_arrays(grad, w, padded, stride, dilation, groups), *padding)
 
 
-def weight_grad(x: Any, grad: Any, w_shape: tuple[int, ...], stride: Pair, padding: Pair) -> Any:
+def weight_grad(x: Any, grad: Any, w_shape: tuple[int, ...], stride: Pair, padding: Pair, dilation: Pair = (1, 1),
+                groups: int = 1) -> Any:
     """The gradient of conv2d with respect to its weight, of shape w_shape."""
     if dual.is_tensor(x) or dual.is_tensor(grad):
-        return ConvWeightGrad.apply(x, grad, w_shape=tuple(w_shape), stride=stride, padding=padding)
-    return weight_grad_arrays(_pad_hw(x, *padding), grad, w_shape, stride)
+        return ConvWeightGrad.apply(x, grad, w_shape=tuple(w_shape), stride=stride, padding=padding,
+                                    dilation=dilation, groups=groups)
+    return weight_grad_arrays(_pad_hw(x, *padding), grad, w_shape, stride, dilation, groups)
 
 
 class ConvInputGrad(Function):
@@ -107,16 +210,16 @@ class ConvInputGrad(Function):
 
     @staticmethod
     def forward(ctx: Context, grad: np.ndarray, w: np.ndarray, x_shape: tuple[int, ...], stride: Pair,
-                padding: Pair) -> np.ndarray:
+                padding: Pair, dilation: Pair = (1, 1), groups: int = 1) -> np.ndarray:
         ctx.save_for_backward(grad, w)
-        return np.ascontiguousarray(input_grad(grad, w, x_shape, stride, padding))
+        return np.ascontiguousarray(input_grad(grad, w, x_shape, stride, padding, dilation, groups))
 
     @staticmethod
     def backward(ctx: Context, u: Any) -> tuple[Any, Any]:
         grad, w = ctx.saved_tensors
-        stride, padding = ctx.attrs["stride"], ctx.attrs["padding"]
-        d_grad = conv(u, w, stride, padding) if ctx.needs_input_grad[0] else None
-        d_w = weight_grad(u, grad, w.shape, stride, padding) if ctx.needs_input_grad[1] else None
+        geometry = _geometry(ctx)
+        d_grad = conv(u, w, *geometry) if ctx.needs_input_grad[0] else None
+        d_w = weight_grad(u, grad, w.shape, *geometry) if ctx.needs_input_grad[1] else None
         return d_grad, d_w
 
 
@@ -128,14 +231,20 @@ class ConvWeightGrad(Function):
 
     @staticmethod
     def forward(ctx: Context, x: np.ndarray, grad: np.ndarray, w_shape: tuple[int, ...], stride: Pair,
-                padding: Pair) -> np.ndarray:
+                padding: Pair, dilation: Pair = (1, 1), groups: int = 1) -> np.ndarray:
         ctx.save_for_backward(x, grad)
-        return weight_grad(x, grad, w_shape, stride, padding)
+        return weight_grad(x, grad, w_shape, stride, padding, dilation, groups)
 
     @staticmethod
     def backward(ctx: Context, v: Any) -> tuple[Any, Any]:
         x, grad = ctx.saved_tensors
-        stride, padding = ctx.attrs["stride"], ctx.attrs["padding"]
-        d_x = input_grad(grad, v, x.shape, stride, padding) if ctx.needs_input_grad[0] else None
-        d_grad = conv(x, v, stride, padding) if ctx.needs_input_grad[1] else None
+        geometry = _geometry(ctx)
+        d_x = input_grad(grad, v, x.shape, *geometry) if ctx.needs_input_grad[0] else None
+        d_grad = conv(x, v, *geometry) if ctx.needs_input_grad[1] else None
         return d_x, d_grad
+
+
+def _geometry(ctx: Any) -> tuple[Pair, Pair, Pair, int]:
+    """(stride, padding, dilation, groups) of a recorded conv2d or of one of its gradients."""
+    attrs = ctx.attrs
+    return attrs["stride"], attrs["padding"], attrs.get("dilation", (1, 1)), attrs.get("groups", 1)

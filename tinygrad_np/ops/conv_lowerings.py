@@ -179,20 +179,23 @@ def _map_chunks(n: int, bytes_per_image: int, seconds_each: float, chunk: Callab
 
 
 # ------------------------------------------------------------------------ im2col
-def im2col(xp: np.ndarray, kh: int, kw: int, sh: int, sw: int, oh: int, ow: int) -> np.ndarray:
-    """Columns (N, C*KH*KW, OH*OW): column p of sample n is the window under output pixel p.
+def im2col(xp: np.ndarray, kh: int, kw: int, sh: int, sw: int, oh: int, ow: int, dh: int = 1,
+           dw: int = 1) -> np.ndarray:
+    """Columns (N, C*KH*KW, OH*OW): column p of sample n is the window under output pixel p (kernel
+    taps dh rows and dw columns apart when dilated).
 
     Written into this thread's reusable buffer: valid until the next call.
     """
     n, c = xp.shape[:2]
     s0, s1, s2, s3 = xp.strides
-    view = as_strided(xp, (n, c, kh, kw, oh, ow), (s0, s1, s2, s3, s2 * sh, s3 * sw), writeable=False)
+    view = as_strided(xp, (n, c, kh, kw, oh, ow), (s0, s1, s2 * dh, s3 * dw, s2 * sh, s3 * sw), writeable=False)
     cols = _scratch("cols", view.shape, xp.dtype)
     np.copyto(cols, view)
     return cols.reshape(n, c * kh * kw, oh * ow)
 
 
-def im2col_forward(xp: np.ndarray, w: np.ndarray, sh: int, sw: int, oh: int, ow: int) -> np.ndarray:
+def im2col_forward(xp: np.ndarray, w: np.ndarray, sh: int, sw: int, oh: int, ow: int, dh: int = 1,
+                   dw: int = 1) -> np.ndarray:
     n, c = xp.shape[:2]
     f, _, kh, kw = w.shape
     w2 = w.reshape(f, -1)
@@ -200,20 +203,21 @@ def im2col_forward(xp: np.ndarray, w: np.ndarray, sh: int, sw: int, oh: int, ow:
 
     def chunk(part: slice) -> None:
         # (F, C*KH*KW) x (m, C*KH*KW, OH*OW) -> (m, F, OH*OW)
-        np.matmul(w2, im2col(xp[part], kh, kw, sh, sw, oh, ow), out=out[part])
+        np.matmul(w2, im2col(xp[part], kh, kw, sh, sw, oh, ow, dh, dw), out=out[part])
 
     _map_chunks(n, c * kh * kw * oh * ow * xp.itemsize,
                 seconds_per_image(xp.shape, w.shape, (sh, sw), (oh, ow), "forward", "im2col"), chunk)
     return out.reshape(n, f, oh, ow)
 
 
-def im2col_weight_grad(xp: np.ndarray, grad: np.ndarray, w_shape: tuple[int, ...], sh: int, sw: int) -> np.ndarray:
+def im2col_weight_grad(xp: np.ndarray, grad: np.ndarray, w_shape: tuple[int, ...], sh: int, sw: int,
+                       dh: int = 1, dw: int = 1) -> np.ndarray:
     f, c, kh, kw = w_shape
     n, _, oh, ow = grad.shape
     g3 = grad.reshape(n, f, -1)
 
     def chunk(part: slice) -> np.ndarray:
-        cols = im2col(xp[part], kh, kw, sh, sw, oh, ow)
+        cols = im2col(xp[part], kh, kw, sh, sw, oh, ow, dh, dw)
         # (m, F, OH*OW) x (m, OH*OW, C*KH*KW) -> (m, F, C*KH*KW), summed over the chunk
         return np.matmul(g3[part], cols.transpose(0, 2, 1)).sum(axis=0)
 
@@ -222,7 +226,8 @@ def im2col_weight_grad(xp: np.ndarray, grad: np.ndarray, w_shape: tuple[int, ...
     return sum_of(partials, out=partials[0]).reshape(w_shape)
 
 
-def im2col_input_grad(grad: np.ndarray, w: np.ndarray, padded_shape: tuple[int, ...], sh: int, sw: int) -> np.ndarray:
+def im2col_input_grad(grad: np.ndarray, w: np.ndarray, padded_shape: tuple[int, ...], sh: int, sw: int,
+                      dh: int = 1, dw: int = 1) -> np.ndarray:
     f, c, kh, kw = w.shape
     n, _, oh, ow = grad.shape
     wt = w.reshape(f, -1).T
@@ -237,7 +242,8 @@ def im2col_input_grad(grad: np.ndarray, w: np.ndarray, padded_shape: tuple[int, 
         g = gxp[part]
         for i in range(kh):  # scatter over kernel offsets, not output pixels
             for j in range(kw):
-                g[:, :, i:i + sh * (oh - 1) + 1:sh, j:j + sw * (ow - 1) + 1:sw] += gcols[:, :, i, j]
+                r, q = i * dh, j * dw
+                g[:, :, r:r + sh * (oh - 1) + 1:sh, q:q + sw * (ow - 1) + 1:sw] += gcols[:, :, i, j]
 
     _map_chunks(n, c * kh * kw * oh * ow * gxp.itemsize,
                 seconds_per_image(padded_shape, w.shape, (sh, sw), (oh, ow), "input_grad", "im2col"), chunk)

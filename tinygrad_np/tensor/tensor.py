@@ -35,11 +35,11 @@ class Tensor(ReduceTensor):
         """Matrix product with NumPy semantics (1-D, 2-D, batched with broadcast batch dims)."""
         return matmul_op.MatMul.apply(self, self._lift(other))
 
-    def conv2d(self, weight: Tensor, bias: Tensor | None = None,
-               stride: IntOrPair = 1, padding: IntOrPair = 0) -> Tensor:
-        """2-D cross-correlation, NCHW input, (F, C, KH, KW) weight; see `tg.conv2d`."""
+    def conv2d(self, weight: Tensor, bias: Tensor | None = None, stride: IntOrPair = 1,
+               padding: IntOrPair | str = 0, dilation: IntOrPair = 1, groups: int = 1) -> Tensor:
+        """2-D cross-correlation, NCHW input, (F, C/groups, KH, KW) weight; see `tg.conv2d`."""
         from ..ops.conv import conv2d
-        return conv2d(self, weight, bias, stride, padding)
+        return conv2d(self, weight, bias, stride, padding, dilation, groups)
 
     def threshold(self, t: Tensor) -> Tensor:
         """Add a per-channel threshold t of shape (C,) over N, H, W."""

@@ -77,7 +77,7 @@ def cotangents(shape: tuple[int, ...]) -> st.SearchStrategy:
 @dataclass(frozen=True)
 class ConvGeometry:
     """A consistent conv2d problem: input (batch, in_channels, height, width),
-    weight (out_channels, in_channels, *kernel), stride and padding as pairs."""
+    weight (out_channels, in_channels / groups, *kernel), stride, padding and dilation as pairs."""
     batch: int
     in_channels: int
     out_channels: int
@@ -86,6 +86,8 @@ class ConvGeometry:
     kernel: tuple[int, int]
     stride: tuple[int, int]
     padding: tuple[int, int]
+    dilation: tuple[int, int] = (1, 1)
+    groups: int = 1
 
     @property
     def input_shape(self) -> tuple[int, int, int, int]:
@@ -93,32 +95,40 @@ class ConvGeometry:
 
     @property
     def weight_shape(self) -> tuple[int, int, int, int]:
-        return (self.out_channels, self.in_channels) + self.kernel
+        return (self.out_channels, self.in_channels // self.groups) + self.kernel
 
     @property
     def output_shape(self) -> tuple[int, int, int, int]:
-        oh = (self.height + 2 * self.padding[0] - self.kernel[0]) // self.stride[0] + 1
-        ow = (self.width + 2 * self.padding[1] - self.kernel[1]) // self.stride[1] + 1
+        (kh, kw), (dh, dw) = self.kernel, self.dilation
+        oh = (self.height + 2 * self.padding[0] - dh * (kh - 1) - 1) // self.stride[0] + 1
+        ow = (self.width + 2 * self.padding[1] - dw * (kw - 1) - 1) // self.stride[1] + 1
         return (self.batch, self.out_channels, oh, ow)
 
 
 @st.composite
 def conv2d_geometries(draw: Callable, max_batch: int = 2, max_channels: int = 3, max_size: int = 7,
-                      max_kernel: int = 4, max_stride: int = 3, max_padding: int = 2) -> ConvGeometry:
-    """Conv2d problems whose kernel fits the padded input (non-square kernels, strides, paddings)."""
+                      max_kernel: int = 4, max_stride: int = 3, max_padding: int = 2, max_dilation: int = 1,
+                      max_groups: int = 1) -> ConvGeometry:
+    """Conv2d problems whose (dilated) kernel fits the padded input: non-square kernels, strides,
+    paddings, and with max_dilation / max_groups above 1, dilations and channel groups (channel
+    counts are then multiples of the group count, up to max_channels per group)."""
     kh = draw(st.integers(1, max_kernel), label="kernel_h")
     kw = draw(st.integers(1, max_kernel), label="kernel_w")
+    dh = draw(st.integers(1, max_dilation), label="dilation_h")
+    dw = draw(st.integers(1, max_dilation), label="dilation_w")
     ph = draw(st.integers(0, max_padding), label="padding_h")
     pw = draw(st.integers(0, max_padding), label="padding_w")
-    h = draw(st.integers(max(1, kh - 2 * ph), max(max_size, kh)), label="height")
-    w = draw(st.integers(max(1, kw - 2 * pw), max(max_size, kw)), label="width")
+    span_h, span_w = dh * (kh - 1) + 1, dw * (kw - 1) + 1
+    h = draw(st.integers(max(1, span_h - 2 * ph), max(max_size, span_h)), label="height")
+    w = draw(st.integers(max(1, span_w - 2 * pw), max(max_size, span_w)), label="width")
+    groups = draw(st.integers(1, max_groups), label="groups")
     return ConvGeometry(
         batch=draw(st.integers(1, max_batch), label="batch"),
-        in_channels=draw(st.integers(1, max_channels), label="in_channels"),
-        out_channels=draw(st.integers(1, max_channels), label="out_channels"),
+        in_channels=groups * draw(st.integers(1, max_channels), label="in_channels_per_group"),
+        out_channels=groups * draw(st.integers(1, max_channels), label="out_channels_per_group"),
         height=h, width=w, kernel=(kh, kw),
         stride=(draw(st.integers(1, max_stride), label="stride_h"), draw(st.integers(1, max_stride), label="stride_w")),
-        padding=(ph, pw),
+        padding=(ph, pw), dilation=(dh, dw), groups=groups,
     )
 
 
