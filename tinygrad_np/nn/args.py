@@ -26,8 +26,8 @@ def float_dtype(dtype: Any, layer: str) -> np.dtype:
 def reset_default(weight: Parameter, bias: Parameter | None, rng: np.random.Generator | None) -> None:
     """PyTorch's default init: kaiming_uniform(a=sqrt(5)) for the weight, U(+-1/sqrt(fan_in)) for the bias."""
     rng = np.random.default_rng() if rng is None else rng
-    init.kaiming_uniform_(weight, rng, a=math.sqrt(5))
+    init.kaiming_uniform_(weight, a=math.sqrt(5), rng=rng)
     if bias is not None:
         fan_in, _ = init.calculate_fan_in_and_fan_out(weight.shape)
         bound = 1.0 / math.sqrt(fan_in)
-        init.uniform_(bias, -bound, bound, rng)
+        init.uniform_(bias, -bound, bound, rng=rng)
