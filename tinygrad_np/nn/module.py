@@ -133,7 +133,10 @@ class Module:
             raise TypeError(f"{owner}: {what} name must be a str, got {type(name).__name__}")
         if not name or "." in name:
             raise ValueError(f"{owner}: {what} name must be non-empty and contain no '.', got {name!r}")
-        if hasattr(self, name) and name not in self._members and name not in self._buffers:
+        same_kind = {"buffer": name in self._buffers,
+                     "parameter": isinstance(self._members.get(name), Parameter),
+                     "module": isinstance(self._members.get(name), Module)}[what]
+        if hasattr(self, name) and not same_kind:
             raise ValueError(f"{owner}: cannot register {what} {name!r}: the attribute already exists")
 
     def register_buffer(self, name: str, tensor: Any, persistent: bool = True) -> None:

@@ -2,7 +2,8 @@
 
 All are composites of existing ops except softplus (a primitive, stable for any x) and the
 exact gelu (which uses the erf primitive). Gradients at the kinks are PyTorch's:
-leaky_relu'(0) = negative_slope, elu'(0) = alpha, hardswish'(-3) = -0.5 and hardswish'(3) = 1.5.
+leaky_relu'(0) = negative_slope, elu'(0) = alpha, hardswish'(-3) = 0 and hardswish'(3) = 1,
+hardtanh (and relu6) pass no gradient at their bounds.
 `inplace=True` is accepted for PyTorch's signatures and computes out of place (the tape
 needs the input), giving the same values.
 """
@@ -122,9 +123,12 @@ def silu(input: Tensor, inplace: bool = False) -> Tensor:
 
 
 def hardswish(input: Tensor, inplace: bool = False) -> Tensor:
-    """x * relu6(x + 3) / 6."""
+    """x * relu6(x + 3) / 6; like PyTorch the gradient is 0 at x = -3 and 1 at x = 3."""
     x = _float_tensor(input, "hardswish")
-    return x * (x + 3.0).clip(0.0, 6.0) / 6.0
+    inside = constant((x.data > -3.0) & (x.data < 3.0), x)
+    # relu6(x + 3), passing a gradient only strictly between the kinks
+    clipped = (x + 3.0) * inside + (x.detach() + 3.0).clip(0.0, 6.0) * (1.0 - inside)
+    return x * clipped / 6.0
 
 
 def mish(input: Tensor, inplace: bool = False) -> Tensor:
