@@ -158,8 +158,8 @@ def test_conv_transpose2d(data):
     k = (data.draw(st.integers(1, 3), label="kh"), data.draw(st.integers(1, 3), label="kw"))
     stride = (data.draw(st.integers(1, 3), label="sh"), data.draw(st.integers(1, 3), label="sw"))
     dilation = (data.draw(st.integers(1, 2), label="dh"), data.draw(st.integers(1, 2), label="dw"))
-    padding = tuple(data.draw(st.integers(0, d * (kk - 1)), label="padding") for d, kk in zip(dilation, k))
-    out_pad = tuple(data.draw(st.integers(0, max(s, d) - 1), label="output_padding") for s, d in zip(stride, dilation))
+    padding = tuple(data.draw(st.integers(0, d * (kk - 1)), label="padding") for d, kk in zip(dilation, k, strict=True))
+    out_pad = tuple(data.draw(st.integers(0, max(s, d) - 1), label="output_padding") for s, d in zip(stride, dilation, strict=True))
     x = data.draw(tst.tensors((data.draw(st.integers(1, 2), label="n"), c_in, data.draw(st.integers(1, 4), label="h"),
                                data.draw(st.integers(1, 4), label="w"))), label="x")
     out = [(x.shape[2 + i] - 1) * stride[i] - 2 * padding[i] + dilation[i] * (k[i] - 1) + out_pad[i] + 1

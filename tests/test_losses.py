@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 
 import tinygrad_np as tg
-from tinygrad_np import nn
 from tinygrad_np import functional as F
+from tinygrad_np import nn
 
 torch = pytest.importorskip("torch")
 TF = torch.nn.functional
