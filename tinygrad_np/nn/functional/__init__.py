@@ -27,7 +27,6 @@ from .activation import (
 )
 from .classification import cross_entropy, nll_loss
 from .conv import conv2d, conv_transpose2d, linear
-from .dropout import dropout, dropout2d
 from .loss import (
     binary_cross_entropy,
     binary_cross_entropy_with_logits,
@@ -39,6 +38,7 @@ from .loss import (
 )
 from .normalization import batch_norm, group_norm, layer_norm
 from .pooling import adaptive_avg_pool2d, avg_pool2d, max_pool2d
+from .regularization import dropout, dropout2d
 from .sampling import interpolate
 from .sparse import embedding, one_hot
 
