@@ -78,12 +78,3 @@ def generator(rng: Any, op: str) -> np.random.Generator:
     if isinstance(rng, (int, np.integer, np.random.SeedSequence)) and not isinstance(rng, bool):
         return np.random.default_rng(rng)
     raise TypeError(f"{op}: rng must be an int seed, a np.random.Generator or None, got {type(rng).__name__}")
-
-
-def normalize_dim(dim: int, ndim: int, op: str) -> int:
-    """dim in [0, ndim), negative dims counting from the end; a ValueError if out of range."""
-    if isinstance(dim, bool) or not isinstance(dim, (int, np.integer)):
-        raise TypeError(f"{op}: dim must be an int, got {dim!r}")
-    if not -ndim <= dim < max(ndim, 1):
-        raise ValueError(f"{op}: dim {dim} is out of range for an input with {ndim} dims")
-    return int(dim) % max(ndim, 1)
