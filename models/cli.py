@@ -1,12 +1,13 @@
-"""The `zhang-cnn` command: train, evaluate, predict, features, graph.
+"""The `zhang-cnn` command: train, evaluate, predict, features, graph, export.
 
-Bad input (missing or mis-shaped checkpoint, unreadable image, empty folder, one class, bad
-numbers) prints `zhang-cnn: error: ...` on stderr and returns exit code 2, without a traceback.
+Bad input (missing, mis-shaped or non-finite checkpoint, unreadable image, empty folder, one
+class, bad numbers, an output path that cannot be written, a full disk) prints
+`zhang-cnn: error: ...` on stderr and returns exit code 2, without a traceback. Output paths are
+checked before any work (models/cli_checks.py); JSON output is strict (NaN and Inf as null).
 """
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import time
 import warnings
@@ -20,14 +21,21 @@ import tinygrad_np as tg
 from tinygrad_np import data as tgdata
 
 from . import train as T
+from .cli_checks import (
+    CURVE_FORMATS,
+    GRAPH_FORMATS,
+    CLIError,
+    check_output_dir,
+    check_output_file,
+    file_state,
+    format_of,
+    interrupt_message,
+    json_text,
+)
 from .zhang_cnn import INPUT_SIZE, ZhangCNN
 
 PROG = "zhang-cnn"
 DEFAULTS = T.TrainConfig()
-
-
-class CLIError(Exception):
-    """A user error: reported as one line on stderr with exit code 2."""
 
 
 def _checked(convert: Callable[[str], Any], description: str, accept: Callable[[Any], bool]) -> Callable[[str], Any]:
@@ -50,7 +58,7 @@ _fraction = _checked(float, "a number in (0, 1)", lambda v: 0 < v < 1)
 
 
 def build_parser() -> argparse.ArgumentParser:
-    """The argument parser of `zhang-cnn` with its five subcommands."""
+    """The argument parser of `zhang-cnn` with its six subcommands."""
     p = argparse.ArgumentParser(prog=PROG, description="Train and inspect the CNN of models/zhang_cnn.py "
                                 "(50x50 grayscale input, two classes).")
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -70,9 +78,11 @@ def build_parser() -> argparse.ArgumentParser:
                    help=f"seed of init, split and shuffling (default {DEFAULTS.seed})")
     t.add_argument("--val-fraction", type=_fraction, help=f"validation share (default {DEFAULTS.val_fraction})")
     t.add_argument("--out", metavar="CKPT", help="checkpoint to write each epoch (default runs/zhang_cnn.npz; "
-                   "with --resume, the resumed file)")
+                   "with --resume, the resumed file); an existing file is refused without --overwrite")
+    t.add_argument("--overwrite", action="store_true", help="replace an existing --out checkpoint")
     t.add_argument("--resume", metavar="CKPT", help="continue the run saved in CKPT")
-    t.add_argument("--curves", metavar="PNG", help="training-curve picture (default: CKPT's name + _curves.png)")
+    t.add_argument("--curves", metavar="PNG", help="training-curve picture, .png, .svg or .pdf "
+                   "(default: CKPT's name + _curves.png)")
     t.add_argument("--no-progress", action="store_true", help="no progress bar")
 
     e = sub.add_parser("evaluate", help="loss, accuracy and confusion matrix of a checkpoint")
@@ -94,9 +104,20 @@ def build_parser() -> argparse.ArgumentParser:
     f.add_argument("--out", required=True, metavar="DIR")
 
     g = sub.add_parser("graph", help="draw the compute graph of one forward pass and loss")
-    g.add_argument("--out", required=True, metavar="FILE", help="FILE.svg, .png or .pdf (a .dot is written next to it)")
+    g.add_argument("--out", required=True, metavar="FILE", help="FILE.svg, .png or .pdf (its DOT source is "
+                   "written next to it as FILE.dot), or FILE.dot for the DOT source only")
     g.add_argument("--checkpoint", metavar="CKPT", help="weights to show (default: seed-0 initialisation)")
     g.add_argument("--loss", choices=("mse", "ce"), default="mse")
+
+    x = sub.add_parser("export", help="write a checkpoint's network as an ONNX model",
+                       description="Write the network as ONNX: input 'image' (N, 1, 50, 50), each image "
+                       "standardised to mean 0 and std 1 beforehand; output 'scores' (N, 2). Needs "
+                       "pip install \"tinygrad_np[onnx]\".")
+    x.add_argument("--checkpoint", required=True, metavar="CKPT")
+    x.add_argument("--out", required=True, metavar="FILE", help="the .onnx file to write")
+    x.add_argument("--opset", type=_positive_int, help="ONNX opset (default: tg.onnx.DEFAULT_OPSET)")
+    x.add_argument("--static-batch", action="store_true", help="fix the batch size to 1 instead of a "
+                   "dynamic batch axis")
     return p
 
 
@@ -126,20 +147,34 @@ def cmd_train(args: argparse.Namespace) -> int:
     resume = T.load_checkpoint(args.resume) if args.resume else None
     cfg = _train_config(args, resume)
     out = Path(args.out or args.resume or "runs/zhang_cnn.npz")
-    curves = Path(args.curves) if args.curves else out.with_name(out.stem + "_curves.png")
     if resume is not None and int(resume["epoch"]) >= cfg.epochs:
         print(f"{resume['path']} already has {resume['epoch']} of {cfg.epochs} epochs; nothing to do "
               "(raise --epochs to continue)")
         return 0
-    t0 = time.perf_counter()
+    resumes_out = resume is not None and out.exists() and out.resolve() == Path(resume["path"]).resolve()
+    out = check_output_file(out, "checkpoint", overwrite=args.overwrite or resumes_out, hint=" (from another "
+                            f"run?); pass --overwrite to replace it, or --resume {out} to continue it")
+    curves = check_output_file(args.curves or out.with_name(out.stem + "_curves.png"), "training curves",
+                               in_place=True)
+    format_of(curves, CURVE_FORMATS, "--curves")
+    before, t0 = file_state(out), time.perf_counter()
     try:
         _, history = T.train(cfg, out, resume, progress=not args.no_progress)
     except KeyboardInterrupt:
-        print(f"\ninterrupted; the last completed epoch is saved in {out} "
-              f"(continue with: {PROG} train --resume {out})", file=sys.stderr)
+        print("\n" + interrupt_message(PROG, out, before, resumes_out), file=sys.stderr)
         return 130
-    T.plot_curves(history, curves, title=f"{cfg.data or 'built-in faces'}: {cfg.optimizer} lr={cfg.lr}, "
-                  f"batch {cfg.batch_size}, loss {cfg.loss}, seed {cfg.seed}")
+    except OSError as e:
+        if e.filename is None or Path(e.filename) not in (out, out.parent):
+            raise  # not about the checkpoint (e.g. an unreadable data folder): reported as it is
+        kept = ("the last completed epoch is saved there" if file_state(out) not in (None, before) else
+                "the file is unchanged" if before is not None else "nothing was saved")
+        raise CLIError(f"cannot write checkpoint {out}: {e.strerror or e}; {kept}") from None
+    try:
+        T.plot_curves(history, curves, title=f"{cfg.data or 'built-in faces'}: {cfg.optimizer} lr={cfg.lr}, "
+                      f"batch {cfg.batch_size}, loss {cfg.loss}, seed {cfg.seed}")
+    except OSError as e:
+        raise CLIError(f"cannot write training curves {str(curves)!r}: {e.strerror or e}; the checkpoint "
+                       f"{out} is saved") from None
     print(f"final validation accuracy {history['val_acc'][-1]:.3f}, loss {history['val_loss'][-1]:.4f} "
           f"({time.perf_counter() - t0:.1f} s)")
     print(f"checkpoint: {out}\ntraining curves: {curves}")
@@ -168,9 +203,9 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     r = T.evaluate_arrays(model, ZhangCNN.preprocess(ds.images), ds.labels, loss)
     names = list(ckpt["class_names"])
     if args.json:
-        print(json.dumps({"accuracy": r["accuracy"], "loss": r["loss"], "loss_kind": loss, "n": r["n"],
-                          "class_names": names, "confusion_matrix": r["confusion"].tolist(),
-                          "checkpoint": str(args.checkpoint), "epoch": int(ckpt["epoch"])}))
+        print(json_text({"accuracy": r["accuracy"], "loss": r["loss"], "loss_kind": loss, "n": r["n"],
+                         "class_names": names, "confusion_matrix": r["confusion"].tolist(),
+                         "checkpoint": str(args.checkpoint), "epoch": int(ckpt["epoch"])}))
         return 0
     print(f"{r['n']} images: accuracy {r['accuracy']:.4f}, {loss} loss {r['loss']:.4f}")
     width = max(len(n) for n in names) + 2
@@ -203,7 +238,7 @@ def cmd_predict(args: argparse.Namespace) -> int:
         results = [{"image": p, "label": names[int(o.argmax())], "outputs": [float(v) for v in o]}
                    for p, o in zip(paths, out, strict=False)]
     if args.json:
-        print(json.dumps(results))
+        print(json_text(results))
     else:
         for r in results:
             scores = ", ".join(f"{n} {v:.4f}" for n, v in zip(names, r["outputs"], strict=False))
@@ -216,15 +251,18 @@ def cmd_predict(args: argparse.Namespace) -> int:
 def cmd_features(args: argparse.Namespace) -> int:
     """`features`: PNG grids of the maps of one image and of the filters."""
     from .features import save_features
+    out = check_output_dir(args.out, "--out folder")
     ckpt = T.load_checkpoint(args.checkpoint)
     model = T.model_from_checkpoint(ckpt)
     if args.image:
-        if not Path(args.image).is_file():
+        if Path(args.image).is_dir():
+            raise CLIError(f"image {args.image!r} is a directory")
+        if not Path(args.image).exists():
             raise CLIError(f"image {args.image!r} does not exist")
         image, name = tgdata.load_image(args.image, INPUT_SIZE), Path(args.image).name
     else:
         image, name = tgdata.load_builtin_cat(INPUT_SIZE), "built-in cat (skimage chelsea)"
-    written = save_features(model, image, Path(args.out), name, list(ckpt["class_names"]))
+    written = save_features(model, image, out, name, list(ckpt["class_names"]))
     print(f"wrote {len(written)} pictures to {args.out}:")
     for path in written:
         print(f"  {path}")
@@ -232,7 +270,10 @@ def cmd_features(args: argparse.Namespace) -> int:
 
 
 def cmd_graph(args: argparse.Namespace) -> int:
-    """`graph`: draw one forward pass, loss and backward with tg.viz.draw."""
+    """`graph`: draw one forward pass, loss and backward with tg.viz.draw (or write its DOT source)."""
+    out = check_output_file(args.out, "graph")
+    fmt = format_of(out, GRAPH_FORMATS, "graph")
+    dot = check_output_file(out.with_suffix(".dot"), "graph source")
     if args.checkpoint:
         model = T.model_from_checkpoint(T.load_checkpoint(args.checkpoint))
     else:
@@ -242,16 +283,35 @@ def cmd_graph(args: argparse.Namespace) -> int:
     loss, _ = model.loss(x, np.array([0]), args.loss)
     loss.name = f"{args.loss} loss"
     loss.backward(retain_graph=True)
+    if fmt == "dot":
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(tg.viz.to_dot(loss), encoding="utf-8")
+        print(f"wrote the DOT source of the compute graph of one forward pass and {args.loss} loss to {out}")
+        return 0
     try:
-        tg.viz.draw(loss, args.out)
+        tg.viz.draw(loss, out, format=fmt)
     except (RuntimeError, ImportError) as e:
         raise CLIError(str(e)) from None
-    print(f"wrote the compute graph of one forward pass and {args.loss} loss to {args.out}")
+    print(f"wrote the compute graph of one forward pass and {args.loss} loss to {out} (DOT source: {dot})")
+    return 0
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    """`export`: the checkpoint's network as an ONNX file (tg.onnx.export)."""
+    model = T.model_from_checkpoint(T.load_checkpoint(args.checkpoint))
+    example = np.zeros((1, 1, INPUT_SIZE, INPUT_SIZE), dtype=np.float32)
+    try:
+        tg.onnx.export(model, example, args.out, input_names=["image"], output_names=["scores"],
+                       opset=args.opset, dynamic_batch=not args.static_batch)
+    except ImportError as e:
+        raise CLIError(str(e)) from None
+    print(f"wrote {args.out}: input 'image' (N, 1, {INPUT_SIZE}, {INPUT_SIZE}), standardised per image; "
+          "output 'scores' (N, 2)")
     return 0
 
 
 COMMANDS = {"train": cmd_train, "evaluate": cmd_evaluate, "predict": cmd_predict,
-            "features": cmd_features, "graph": cmd_graph}
+            "features": cmd_features, "graph": cmd_graph, "export": cmd_export}
 
 
 def _show_warning(message: Any, category: Any, filename: str, lineno: int, file: Any = None,
@@ -271,7 +331,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         warnings.showwarning = _show_warning
         try:
             return COMMANDS[args.command](args)
-        except (CLIError, ValueError, FileNotFoundError, PermissionError, IsADirectoryError) as e:
+        except (CLIError, ValueError, OSError) as e:  # OSError: also a full disk, a read-only folder
             message = str(e).replace("\n", "\n  ")
             print(f"{PROG}: error: {message}", file=sys.stderr)
             return 2

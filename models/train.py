@@ -50,6 +50,8 @@ class TrainConfig:
 
     def validate(self) -> TrainConfig:
         """Raise ValueError naming the first invalid field; returns self."""
+        if self.data is not None and not isinstance(self.data, str):
+            raise ValueError(f"data must be a folder name or None, got {self.data!r}")
         for name in ("epochs", "batch_size", "seed"):
             v = getattr(self, name)
             if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < (0 if name == "seed" else 1):
@@ -151,25 +153,84 @@ def save_checkpoint(path: Path, model: ZhangCNN, opt: tg.optim.Optimizer, cfg: T
              "history": {k: [float(v) for v in history[k]] for k in HISTORY_KEYS}}, path)
 
 
-def load_checkpoint(path: Any) -> dict[str, Any]:
-    """Read and check a checkpoint: FileNotFoundError or ValueError naming the file and what is wrong."""
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"checkpoint {str(path)!r} does not exist")
-    ckpt = tg.load(path)
-    if ckpt.get("format") != CHECKPOINT_FORMAT:
-        raise ValueError(f"{str(path)!r} is not a zhang-cnn checkpoint (no format {CHECKPOINT_FORMAT!r}; "
-                         f"top-level keys: {sorted(ckpt)})")
-    if int(ckpt.get("version", 0)) > CHECKPOINT_VERSION:
-        raise ValueError(f"checkpoint {str(path)!r} has version {ckpt['version']}, newer than this program's "
-                         f"{CHECKPOINT_VERSION}")
+#: Largest checkpoint `load_checkpoint` reads (its arrays in total): the network and its optimizer
+#: state take about 50 KB, so anything near this is not a checkpoint of this program.
+CHECKPOINT_MAX_BYTES = 64 * 2**20
+
+
+def _non_finite(tree: Any, prefix: str = "") -> tuple[str, int] | None:
+    """(key, count) of the first array or float in a nested dict that holds NaN or Inf."""
+    for key, value in tree.items():
+        if isinstance(value, dict):
+            found = _non_finite(value, f"{prefix}{key}/")
+            if found:
+                return found
+        elif isinstance(value, (float, np.ndarray, np.floating)) and np.asarray(value).dtype.kind in "fc":
+            bad = int(np.size(value) - np.count_nonzero(np.isfinite(value)))
+            if bad:
+                return prefix + key, bad
+    return None
+
+
+def _check_entries(ckpt: dict[str, Any], where: str) -> None:
+    """ValueError naming the checkpoint for entries of the wrong type and for NaN or Inf weights."""
+    version = ckpt.get("version", 0)
+    if isinstance(version, bool) or not isinstance(version, int):
+        raise ValueError(f"checkpoint {where} has an invalid version {version!r} (expected an integer)")
+    if version > CHECKPOINT_VERSION:
+        raise ValueError(f"checkpoint {where} has version {version}, newer than this program's {CHECKPOINT_VERSION}")
     missing = [k for k in ("epoch", "model", "optimizer", "config", "class_names", "history") if k not in ckpt]
     if missing:
-        raise ValueError(f"checkpoint {str(path)!r} lacks the entries {missing}")
+        raise ValueError(f"checkpoint {where} lacks the entries {missing}")
+    epoch, names, fp, history = ckpt["epoch"], ckpt["class_names"], ckpt.get("data_fingerprint", ""), ckpt["history"]
+    problems = []
+    if isinstance(epoch, bool) or not isinstance(epoch, int) or epoch < 0:
+        problems.append(f"epoch {epoch!r} is not a non-negative integer")
+    problems += [f"{k!r} is a {type(ckpt[k]).__name__}, not a dict"
+                 for k in ("model", "optimizer", "config", "history") if not isinstance(ckpt[k], dict)]
+    if not (isinstance(names, list) and len(names) == 2 and all(isinstance(n, str) for n in names)):
+        problems.append(f"class_names {names!r} is not a list of 2 names")
+    if not isinstance(fp, str):
+        problems.append(f"data_fingerprint {fp!r} is not a str")
+    if isinstance(history, dict):
+        number = lambda v: isinstance(v, (int, float)) and not isinstance(v, bool)  # noqa: E731
+        problems += [f"history {k!r} is not a list of numbers" for k in HISTORY_KEYS
+                     if not (isinstance(history.get(k), list) and all(map(number, history[k])))]
+    if isinstance(ckpt["model"], dict):
+        problems += [f"parameter {k!r} is not an array" for k, v in ckpt["model"].items()
+                     if not isinstance(v, np.ndarray)]
+    if problems:
+        raise ValueError(f"checkpoint {where} is malformed: " + "; ".join(problems))
+    for section, what in (("model", "parameter"), ("optimizer", "optimizer entry")):
+        found = _non_finite(ckpt[section])
+        if found:
+            raise ValueError(f"checkpoint {where}: {what} {found[0]!r} holds {found[1]} non-finite value(s) "
+                             "(NaN or Inf); the run that wrote it diverged, use an earlier checkpoint")
+
+
+def load_checkpoint(path: Any) -> dict[str, Any]:
+    """Read and check a checkpoint: FileNotFoundError or ValueError naming the file and what is wrong.
+
+    Reading is bounded: the network's parameters must have their shapes and all arrays together
+    at most `CHECKPOINT_MAX_BYTES`, checked from the file's headers before any data is read.
+    Parameters or optimizer state holding NaN or Inf are refused.
+    """
+    path = Path(path)
+    where = repr(str(path))
+    if path.is_dir():
+        raise ValueError(f"checkpoint {where} is a directory, not a checkpoint file")
+    if not path.exists():
+        raise FileNotFoundError(f"checkpoint {where} does not exist")
+    shapes = {f"model/{k}": v.shape for k, v in ZhangCNN(rng=0).state_dict().items()}
+    ckpt = tg.load(path, max_bytes=CHECKPOINT_MAX_BYTES, shapes=shapes)
+    if ckpt.get("format") != CHECKPOINT_FORMAT:
+        raise ValueError(f"{where} is not a zhang-cnn checkpoint (no format {CHECKPOINT_FORMAT!r}; "
+                         f"top-level keys: {sorted(ckpt)})")
+    _check_entries(ckpt, where)
     try:
         ckpt["config"] = TrainConfig(**ckpt["config"]).validate()
     except (TypeError, ValueError) as e:
-        raise ValueError(f"checkpoint {str(path)!r} has an invalid config: {e}") from None
+        raise ValueError(f"checkpoint {where} has an invalid config: {e}") from None
     ckpt["path"] = str(path)
     return ckpt
 
@@ -179,7 +240,7 @@ def model_from_checkpoint(ckpt: dict[str, Any]) -> ZhangCNN:
     model = ZhangCNN(rng=0)
     try:
         model.load_state_dict(ckpt["model"])
-    except ValueError as e:
+    except (TypeError, ValueError) as e:
         raise ValueError(f"checkpoint {ckpt.get('path', '')!r} does not fit the network: {e}") from None
     return model.eval()
 

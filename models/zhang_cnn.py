@@ -40,7 +40,8 @@ class LayerInfo(NamedTuple):
 
 
 class ZhangCNN(nn.Module):
-    """The specified two-stage CNN; `rng` (a seed or a Generator) makes the initialisation reproducible.
+    """The specified two-stage CNN; `rng` (a seed or a Generator; None: the default generator, which
+    `tg.manual_seed` seeds) makes the initialisation reproducible.
 
     Weights start as PyTorch's defaults (uniform in +-1/sqrt(fan_in)), drawn from `rng` in the order
     conv1, conv2, fc; thresholds start at 0.
@@ -48,7 +49,7 @@ class ZhangCNN(nn.Module):
 
     def __init__(self, rng: Seed = None, dtype: Any = np.float32):
         super().__init__()
-        rng = rng if isinstance(rng, np.random.Generator) else np.random.default_rng(rng)
+        rng = tg.random.as_generator(rng, "ZhangCNN")
         self.conv1 = nn.Conv2d(1, 6, 11, bias=False, rng=rng, dtype=dtype)
         self.thr1 = nn.Threshold(6, dtype=dtype)
         self.pool1 = nn.AvgPool2d(2)

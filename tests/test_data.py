@@ -300,3 +300,65 @@ def test_iterate_batches_errors_are_eager():
         iterate_batches(np.zeros((4, 1)), np.zeros(4), 0)
     with pytest.raises(ValueError, match="4 samples.*3"):
         iterate_batches(np.zeros((4, 1)), np.zeros(3), 2)
+
+
+# ----------------------------------------------------------------------------- files that are not images
+
+@pytest.mark.parametrize("cache", [True, False])
+def test_dangling_and_looping_symlinks_are_skipped_with_a_warning(class_folder, tmp_path, cache):
+    (class_folder / "dogs" / "gone.png").symlink_to(tmp_path / "missing.png")
+    (class_folder / "cats" / "loop1.jpg").symlink_to(class_folder / "cats" / "loop2.jpg")
+    (class_folder / "cats" / "loop2.jpg").symlink_to(class_folder / "cats" / "loop1.jpg")
+    with pytest.warns(UserWarning, match="skipped") as record:
+        ds = load_image_folder(class_folder, size=8, cache=cache, cache_dir=tmp_path / "cache")
+    messages = [str(w.message) for w in record]
+    assert any("gone.png" in m and "dangling symbolic link" in m for m in messages), messages
+    assert any("loop1.jpg" in m and "symbolic links" in m for m in messages), messages
+    assert any("skipped 3 of 7 files" in m for m in messages), messages
+    assert len(ds) == 4
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="needs FIFOs")
+@pytest.mark.parametrize("cache", [True, False])
+def test_a_fifo_in_a_class_folder_is_skipped_with_a_warning(class_folder, tmp_path, cache):
+    from helpers import call_unblocking_fifos
+
+    fifo = class_folder / "dogs" / "nested" / "x.png"
+    fifo.parent.mkdir()
+    os.mkfifo(fifo)
+    with pytest.warns(UserWarning, match="skipped") as record:
+        ds = call_unblocking_fifos(lambda: load_image_folder(class_folder, size=8, cache=cache,
+                                                             cache_dir=tmp_path / "cache"), [fifo])
+    assert any("x.png" in str(w.message) and "FIFO" in str(w.message) for w in record)
+    assert len(ds) == 4
+
+
+def test_kaggle_layout_warns_about_dangling_links_and_fifos(tmp_path):
+    root = tmp_path / "k"
+    for i in range(2):
+        save_rgb(root / f"dog.{i}.jpg", (0, 0, 0))
+        save_rgb(root / f"cat.{i}.jpg", (255, 255, 255))
+    (root / "cat.7.jpg").symlink_to(tmp_path / "nowhere.jpg")
+    if hasattr(os, "mkfifo"):
+        os.mkfifo(root / "dog.8.jpg")
+    with pytest.warns(UserWarning, match="skipped") as record:
+        ds = load_image_folder(root, size=6, cache=False)
+    messages = [str(w.message) for w in record]
+    assert any("cat.7.jpg" in m and "dangling symbolic link" in m for m in messages), messages
+    assert not hasattr(os, "mkfifo") or any("dog.8.jpg" in m and "FIFO" in m for m in messages), messages
+    assert len(ds) == 4
+
+
+def test_nan_and_oversized_images_in_a_folder_are_skipped(class_folder, tmp_path):
+    from helpers import huge_png
+
+    nan = np.full((8, 8), np.nan, np.float32)
+    Image.fromarray(nan).save(class_folder / "dogs" / "nan.tif")
+    huge_png(class_folder / "cats" / "huge.png", 8000, 5001)
+    with pytest.warns(UserWarning, match="skipped") as record:
+        ds = load_image_folder(class_folder, size=8, cache_dir=tmp_path / "cache")
+    messages = [str(w.message) for w in record]
+    assert any("nan.tif" in m and "NaN" in m for m in messages), messages
+    assert any("huge.png" in m and "40,000,000" in m for m in messages), messages
+    assert len(ds) == 4
+    assert np.isfinite(ds.images).all()

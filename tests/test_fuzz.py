@@ -7,19 +7,32 @@ Decisions pinned here:
 - Empty batches (N = 0) work like PyTorch: conv, pooling, threshold and linear layers return an
   output with N = 0 and backward gives gradients of the right shapes (zeros for the weights).
 
+Bad files raise ValueError naming the file (FileNotFoundError for a dangling link), or are
+skipped with a warning in image folders.
+
 The number of examples scales with the Hypothesis profile: 5x the profile's max_examples
 (200 in `ci`, 5,000 in `thorough`).
 """
+import io
+import json
+import os
+import tempfile
+import warnings
+import zipfile
 from collections.abc import Callable
+from pathlib import Path
 from typing import NamedTuple
 
 import numpy as np
 import pytest
+from helpers import call_unblocking_fifos, huge_png
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import tinygrad_np as tg
+from tinygrad_np import data as tgdata
 from tinygrad_np import functional as F
+from tinygrad_np import serialization
 
 EXAMPLES = settings.default.max_examples * 5
 ALLOWED = (ValueError, TypeError, RuntimeError)
@@ -169,7 +182,7 @@ def shape_op_cases(draw):
                               st.just((0, 0))))
         return Case(lambda: getattr(x, op)(axis=axis), (op, "axis"))
     if kind == "reshape":
-        target = draw(st.one_of(st.just((x.size + 1,)), st.just((-1, -1)), st.just((1.5, x.size)), st.just(("a",)),
+        target = draw(st.one_of(st.just((x.numel() + 1,)), st.just((-1, -1)), st.just((1.5, x.numel())), st.just(("a",)),
                                 st.just((-2, 1))))
         return Case(lambda: x.reshape(*target), ("reshape",))
     if kind == "index":
@@ -315,3 +328,78 @@ def test_empty_batches_work_like_pytorch(c, f, h, k, stride, padding, pool):
     for p in (weight, bias, thresholds):
         assert p.grad.shape == p.shape
         assert not p.grad.any()
+
+
+# ------------------------------------------------------------------ bad files
+def _npy(shape, payload=b""):
+    buf = io.BytesIO()
+    np.lib.format.write_array_header_1_0(buf, {"descr": "<f8", "fortran_order": False, "shape": shape})
+    return buf.getvalue() + payload
+
+
+def _write_bad_file(draw, path, kind):
+    """Create one bad file of `kind` at `path` (an image name or an .npz name)."""
+    if kind == "fifo":
+        os.mkfifo(path)
+    elif kind == "dangling link":
+        path.symlink_to(path.with_name("missing"))
+    elif kind == "symlink loop":
+        path.symlink_to(path.with_name("loop"))
+        path.with_name("loop").symlink_to(path)
+    elif kind == "non-finite tiff":
+        values = np.full(draw(shape_of(2, ints(2, 9))), 0.5, np.float32)
+        values.reshape(-1)[draw(ints(0, values.size - 1))] = draw(st.sampled_from([np.nan, np.inf, -np.inf]))
+        pytest.importorskip("PIL.Image").fromarray(values).save(path, format="TIFF")
+    elif kind == "huge png":
+        width = draw(ints(6400, 12000))
+        huge_png(path, width, 40_000_000 // width + draw(ints(1, 50)))
+    elif kind == "forged npz":  # a header declaring more data than the member holds
+        with zipfile.ZipFile(path, "w") as zf:
+            zf.writestr("w.npy", _npy((draw(ints(2**20, 2**40)),), bytes(64)))
+    elif kind == "bomb npz":  # 16 MiB of deflated zeros, loaded with max_bytes=1 MiB
+        with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as zf:
+            zf.writestr("w.npy", _npy((2**21,), bytes(2**24)))
+    else:  # malformed metadata
+        meta = {"format": "tinygrad_np.save", "kinds": {"a": "array"}, "version": draw(
+            st.one_of(st.text(max_size=3), st.floats(), st.lists(ints(0, 2), max_size=2)))}
+        if draw(st.booleans()):
+            meta["version"] = 1
+            meta["kinds"] = draw(st.one_of(st.lists(st.text(max_size=2), max_size=2), st.dictionaries(
+                st.just("a"), st.sampled_from(["int", "bool", "npscalar", "?"]) | st.lists(st.text()), min_size=1)))
+        with zipfile.ZipFile(path, "w") as zf:
+            serialization._write_entry(zf, "__tinygrad_np_meta__", np.array(json.dumps(meta)))
+            serialization._write_entry(zf, "a", np.ones(draw(shape_of(draw(ints(1, 2)))), np.float32) * 2)
+
+
+ANY_FILE, IMAGE_FILES = ["fifo", "dangling link", "symlink loop"], ["non-finite tiff", "huge png"]
+NPZ_FILES = ["forged npz", "bomb npz", "metadata"]
+
+
+@settings(max_examples=max(EXAMPLES // 5, 10), suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.data(), kind=st.sampled_from(ANY_FILE + IMAGE_FILES + NPZ_FILES))
+def test_bad_files_raise_a_clear_error_or_are_skipped_with_a_warning(data, kind):
+    """FIFOs, dangling links, symlink loops, NaN TIFFs, huge PNGs, forged or bomb .npz files and
+    malformed metadata: load_image and tg.load raise, without blocking; folders skip the file."""
+    Image = pytest.importorskip("PIL.Image")
+    if kind == "fifo" and not hasattr(os, "mkfifo"):
+        return
+    npz = kind in NPZ_FILES or (kind in ANY_FILE and data.draw(st.booleans(), label="npz"))
+    cache = data.draw(st.booleans(), label="cache")
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp) / "root"
+        for c, i in ((c, i) for c in "ab" for i in range(2)):
+            (root / c).mkdir(parents=True, exist_ok=True)
+            Image.new("L", (9, 7), 60 * i).save(root / c / f"{i}.png")
+        path = root / "b" / ("x.npz" if npz else data.draw(st.sampled_from(["x.png", "x.tif", "x.JPG"])))
+        _write_bad_file(data.draw, path, kind)
+        load = (lambda: tg.load(path, max_bytes=2**20)) if npz else (lambda: tgdata.load_image(path))
+        with pytest.raises((ValueError, FileNotFoundError)) as info:
+            call_unblocking_fifos(load, [path])
+        assert path.name in str(info.value) or path.name in str(getattr(info.value, "filename", ""))
+        if not npz:
+            with warnings.catch_warnings(record=True) as record:
+                warnings.simplefilter("always")
+                ds = call_unblocking_fifos(lambda: tgdata.load_image_folder(root, 8, cache=cache,
+                                                                            cache_dir=Path(tmp) / "cache"), [path])
+            assert len(ds) == 4
+            assert any(path.name in str(w.message) for w in record), [str(w.message) for w in record]

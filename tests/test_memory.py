@@ -25,7 +25,7 @@ class SmallCNN:
 
     def loss(self):
         h = self.conv(tg.Tensor(self.x)).sigmoid().avg_pool2d(2)
-        return tg.functional.cross_entropy(self.fc(h.flatten()), self.y)
+        return tg.functional.cross_entropy(self.fc(h.flatten(1)), self.y)
 
     def step(self):
         loss = self.loss()

@@ -19,7 +19,7 @@ class Block(nn.Module):
 
     def forward(self, x):
         h = self.conv1(x).threshold(self.t).sigmoid()
-        return self.fc(h.flatten())
+        return self.fc(h.flatten(1))
 
 
 class Outer(nn.Module):
@@ -75,7 +75,7 @@ def test_shared_parameter_counted_once_and_cycles_rejected():
 def test_parameter_count():
     model = Outer(np.random.default_rng(0))
     expected = (2 * 1 * 3 * 3 + 2) + 2 + (3 * 32 + 3) + (4 * 3 + 4) + 4 * 1
-    assert model.num_parameters() == expected == sum(p.size for p in model.parameters())
+    assert model.num_parameters() == expected == sum(p.numel() for p in model.parameters())
 
 
 def test_parameter_dtype_and_requires_grad():
@@ -320,5 +320,7 @@ def test_init_functions_write_in_place():
     assert not w.data.any()
     with pytest.raises(ValueError, match=r"at least 2 dims, got shape \(5,\)"):
         nn.init.xavier_uniform_(tg.Tensor(np.zeros(5)), rng=rng)
-    with pytest.raises(TypeError, match="np.random.Generator"):
-        nn.init.uniform_(w, 0, 1, rng=42)
+    with pytest.raises(TypeError, match=r"init.uniform_: rng must be None, an int seed or a np.random.Generator"):
+        nn.init.uniform_(w, 0, 1, rng="42")
+    nn.init.uniform_(w, 0, 1, rng=42)  # an int is a seed
+    np.testing.assert_array_equal(w.data, np.random.default_rng(42).uniform(0, 1, w.shape).astype(np.float32))

@@ -151,8 +151,12 @@ def test_dropout_masks_scaling_and_modes():
     assert tg.functional.dropout(x, 0.5, training=False) is x
     with pytest.raises(ValueError, match=r"dropout probability p must be a number in \[0, 1\], got 1.5"):
         nn.Dropout(1.5)
-    with pytest.raises(TypeError, match="rng must be an int seed, a np.random.Generator or None"):
+    with pytest.raises(TypeError, match="Dropout: rng must be None, an int seed or a np.random.Generator"):
         nn.Dropout(0.5, rng="seed")
+    tg.manual_seed(3)  # rng=None draws from the default generator, at each call
+    first = nn.Dropout(0.5)(x).data
+    tg.manual_seed(3)
+    np.testing.assert_array_equal(nn.Dropout(0.5)(x).data, first)
     with pytest.raises(ValueError, match="dropout2d: input must be 4-D"):
         nn.Dropout2d()(np.ones((2, 3)))
 

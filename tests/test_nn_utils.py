@@ -70,11 +70,11 @@ def test_parameters_to_vector_and_back():
     np.testing.assert_array_equal(vec.data, torch.nn.utils.parameters_to_vector(theirs).detach().numpy())
     for p in ours:
         p.grad = None
-    (vec * tg.Tensor(np.arange(vec.size), dtype=np.float64)).sum().backward()  # differentiable, like a cat
-    np.testing.assert_array_equal(np.concatenate([p.grad.reshape(-1) for p in ours]), np.arange(vec.size))
+    (vec * tg.Tensor(np.arange(vec.numel()), dtype=np.float64)).sum().backward()  # differentiable, like a cat
+    np.testing.assert_array_equal(np.concatenate([p.grad.reshape(-1) for p in ours]), np.arange(vec.numel()))
     arrays = [p.data for p in ours]
-    nn.utils.vector_to_parameters(np.arange(vec.size, dtype=np.float64) * 0.5, ours)
-    torch.nn.utils.vector_to_parameters(torch.arange(vec.size, dtype=torch.float64) * 0.5, theirs)
+    nn.utils.vector_to_parameters(np.arange(vec.numel(), dtype=np.float64) * 0.5, ours)
+    torch.nn.utils.vector_to_parameters(torch.arange(vec.numel(), dtype=torch.float64) * 0.5, theirs)
     for p, tp, arr in zip(ours, theirs, arrays, strict=True):
         assert p.data is arr  # written in place, so optimizers keep their references
         np.testing.assert_array_equal(p.data, tp.detach().numpy())

@@ -44,12 +44,12 @@ def cross_entropy_rows(x):
 
 
 def bce_of_sigmoid(x):
-    target = (np.arange(x.size).reshape(x.shape) % 3) / 2  # 0, 0.5, 1 targets
+    target = (np.arange(x.numel()).reshape(x.shape) % 3) / 2  # 0, 0.5, 1 targets
     return F.binary_cross_entropy(x.sigmoid(), target, reduction="none")
 
 
 def bce_with_logits(x):
-    target = (np.arange(x.size).reshape(x.shape) % 3) / 2
+    target = (np.arange(x.numel()).reshape(x.shape) % 3) / 2
     return F.binary_cross_entropy_with_logits(x, target, reduction="none")
 
 

@@ -98,3 +98,11 @@ def test_scalar_operands_keep_float32():
     x = tg.Tensor([1.0, 2.0], requires_grad=True)
     for y in (x + 1, 2 * x, x / 3.0, 1 - x, x ** 2, 2.0 ** x):
         assert y.dtype == np.float32
+
+
+def test_relu_of_negatives_and_infinities_is_plus_zero_and_nan_stays_nan():
+    x = tg.Tensor(np.array([-np.inf, -1.0, -1e-30, 0.0, 2.0, np.inf, np.nan]), dtype=np.float64)
+    y = x.relu().data
+    np.testing.assert_array_equal(y[:4], 0.0)
+    assert not np.signbit(y[:4]).any()  # +0.0, never -0.0
+    assert y[4] == 2.0 and y[5] == np.inf and np.isnan(y[6])

@@ -11,12 +11,12 @@ from tinygrad_np.testing import strategies as tst
 
 @given(x=tst.tensors(tst.shapes(min_dims=1, max_dims=4)), data=st.data())
 def test_reshape_and_flatten(x, data):
-    target = (-1,) + x.shape[2:] if x.ndim > 1 else (x.size,)
+    target = (-1,) + x.shape[2:] if x.ndim > 1 else (x.numel(),)
     np.testing.assert_array_equal(x.reshape(target).data, x.data.reshape(target))
     check_gradients(data, lambda t: t.reshape(target), x)
     if x.ndim >= 2:
-        np.testing.assert_array_equal(x.flatten().data, x.data.reshape(x.shape[0], -1))
-        check_gradients(data, lambda t: t.flatten(), x)
+        np.testing.assert_array_equal(x.flatten(1).data, x.data.reshape(x.shape[0], -1))
+        check_gradients(data, lambda t: t.flatten(1), x)
 
 
 @given(x=tst.tensors(tst.shapes(min_dims=1, max_dims=4)), data=st.data())

@@ -25,7 +25,7 @@ def tensor_and_axis(draw, distinct=False):
 @given(case=tensor_and_axis(distinct=True), data=st.data())
 def test_reduction(name, case, data):
     x, axis, keepdims = case
-    method = lambda t: getattr(t, name)(axis, keepdims)  # noqa: E731
+    method = lambda t: getattr(t, name)(axis=axis, keepdims=keepdims)  # noqa: E731
     expected = getattr(np, name)(x.data, axis=axis, keepdims=keepdims)
     np.testing.assert_allclose(method(x).data, expected, rtol=1e-12)
     check_gradients(data, method, x)

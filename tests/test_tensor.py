@@ -17,7 +17,8 @@ def test_accessors():
     x = tg.Tensor([[1.0, 2.0]], requires_grad=True, name="x")
     assert x.shape == (1, 2)
     assert x.ndim == 2
-    assert x.size == 2
+    assert x.size() == (1, 2) and x.size(1) == 2 and x.size(-2) == 1
+    assert x.numel() == 2 and x.dim() == 2
     assert x.name == "x"
     assert x.numpy() is x.data
     assert tg.Tensor([3.5]).item() == 3.5

@@ -1,4 +1,4 @@
-"""Joining tensors: `concatenate` along an existing axis, `stack` along a new one."""
+"""Joining tensors: `cat`/`concatenate` along an existing dim, `stack` along a new one."""
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -9,8 +9,16 @@ from .ops import shape_checks as checks
 from .tensor import Tensor
 
 
-def concatenate(tensors: Sequence[Any], axis: int = 0) -> Tensor:
-    """Join tensors along an existing axis."""
+def _pick(op: str, dim: int | None, axis: int | None) -> int:
+    """The dim given as PyTorch's `dim` or NumPy's `axis` (not both); 0 if neither."""
+    if dim is not None and axis is not None:
+        raise TypeError(f"{op}: give dim or axis, not both (got dim={dim!r}, axis={axis!r})")
+    return dim if dim is not None else axis if axis is not None else 0
+
+
+def concatenate(tensors: Sequence[Any], axis: int | None = None, *, dim: int | None = None) -> Tensor:
+    """Join tensors along an existing axis (default 0; NumPy's name, `dim=` also works)."""
+    axis = _pick("concatenate", dim, axis)
     tensors = list(tensors)
     if not tensors:
         raise ValueError("concatenate: need at least one tensor")
@@ -20,8 +28,14 @@ def concatenate(tensors: Sequence[Any], axis: int = 0) -> Tensor:
     return movement.Concatenate.apply(*tensors, axis=axis)
 
 
-def stack(tensors: Sequence[Any], axis: int = 0) -> Tensor:
-    """Join tensors of equal shape along a new axis."""
+def cat(tensors: Sequence[Any], dim: int | None = None, *, axis: int | None = None) -> Tensor:
+    """Join tensors along an existing dim (default 0), like torch.cat (same as `concatenate`)."""
+    return concatenate(tensors, _pick("cat", dim, axis))
+
+
+def stack(tensors: Sequence[Any], dim: int | None = None, *, axis: int | None = None) -> Tensor:
+    """Join tensors of equal shape along a new dim (default 0; `dim=` or NumPy's `axis=`)."""
+    dim = _pick("stack", dim, axis)
     tensors = [t if isinstance(t, Tensor) else Tensor(t) for t in tensors]
     if not tensors:
         raise ValueError("stack: need at least one tensor")
@@ -29,6 +43,6 @@ def stack(tensors: Sequence[Any], axis: int = 0) -> Tensor:
     if len(shapes) != 1:
         raise ValueError(f"stack: all tensors must have the same shape, got {[t.shape for t in tensors]}")
     ndim = tensors[0].ndim + 1
-    axis = checks.normalize_axis(axis, ndim, "stack")[0]
-    expanded = [t.reshape(t.shape[:axis] + (1,) + t.shape[axis:]) for t in tensors]
-    return concatenate(expanded, axis)
+    dim = checks.normalize_axis(dim, ndim, "stack")[0]
+    expanded = [t.reshape(t.shape[:dim] + (1,) + t.shape[dim:]) for t in tensors]
+    return concatenate(expanded, dim)

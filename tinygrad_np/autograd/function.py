@@ -90,8 +90,24 @@ class Function:
         raise NotImplementedError
 
     @staticmethod
-    def backward(ctx: Context, grad: np.ndarray) -> Any:  # pragma: no cover
+    def backward(ctx: Any, grad: Any) -> Any:  # pragma: no cover
         raise NotImplementedError
+
+    #: True when `backward` is written so that it also works on tensors: only arithmetic and the
+    #: helpers of `tinygrad_np.ops.dual` on `grad` and on what `ctx.saved_tensors` gives back.
+    #: Then `create_graph=True` runs that same code on tensors (see docs/higher_order.md).
+    differentiable_backward = False
+
+    @classmethod
+    def backward_graph(cls, ctx: Any, grad: Tensor) -> Any:
+        """The backward pass recorded on the tape (for `create_graph=True`): by default `backward`
+        itself run on tensors, if the op declares `differentiable_backward`."""
+        if not cls.differentiable_backward:
+            raise RuntimeError(
+                f"{cls.name()}: its backward cannot be differentiated (create_graph=True): "
+                f"{cls.__name__} does not set differentiable_backward = True nor define backward_graph; "
+                "see docs/higher_order.md for how to write a backward that works on tensors")
+        return cls.backward(ctx, grad)
 
     @classmethod
     def apply(cls, *inputs: Any, **attrs: Any) -> Tensor:
@@ -100,8 +116,10 @@ class Function:
         tensors = tuple(x if isinstance(x, Tensor) else Tensor(x) for x in inputs)
         ctx = Context(cls, tensors, attrs)
         out = cls.forward(ctx, *(t._data for t in tensors), **attrs)
-        if not isinstance(out, np.ndarray):
-            out = np.asarray(out)
+        if not isinstance(out, np.ndarray):  # a NumPy scalar, from a ufunc on 0-d arrays
+            scalar, out = out, np.asarray(out)
+            if ctx._saved:  # a saved output is the output array, as for any other shape
+                ctx._saved = tuple(out if v is scalar else v for v in ctx._saved)
         for hook in _forward_hooks:
             hook(ctx, out)
         check_anomalies = _anomaly_state.enabled

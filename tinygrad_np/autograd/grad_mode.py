@@ -42,6 +42,30 @@ class no_grad:
         return wrapper  # type: ignore[return-value]
 
 
+class enable_grad(no_grad):
+    """Context manager and decorator: operations inside are recorded again (inside `no_grad`)."""
+
+    def __enter__(self) -> enable_grad:
+        self._previous = is_grad_enabled()
+        _state.grad_enabled = True
+        return self
+
+    def __call__(self, fn: F) -> F:
+        @functools.wraps(fn)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            with enable_grad():
+                return fn(*args, **kwargs)
+
+        return wrapper  # type: ignore[return-value]
+
+
+def set_grad_enabled(mode: bool) -> bool:
+    """Switch recording on or off for this thread; returns the previous setting."""
+    previous = _state.grad_enabled
+    _state.grad_enabled = bool(mode)
+    return previous
+
+
 def current_scope() -> tuple[str, ...]:
     """The names of the enclosing `name_scope` blocks (e.g. Module calls), outermost first."""
     return _state.scope

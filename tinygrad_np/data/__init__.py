@@ -5,6 +5,8 @@ datasets need scikit-image; both come with ``pip install "tinygrad_np[vision]"``
 
 Images are float32 grayscale in [0, 1] with shape (N, 1, size, size), ready for ``conv2d``
 (NCHW). They are not standardised: call :func:`standardize` for zero mean, unit variance.
+Images larger than ``MAX_IMAGE_PIXELS`` (40 Mpx), FIFOs, devices, dangling symlinks and files
+with NaN pixels are refused (``load_image``) or skipped with a warning (``load_image_folder``).
 
 Example::
 
@@ -19,7 +21,7 @@ from .batching import iterate_batches, standardize, train_val_split
 from .builtin import load_builtin_cat, load_builtin_faces
 from .dataset import ImageDataset
 from .folders import load_image_folder
-from .images import IMAGE_EXTENSIONS, load_image
+from .images import IMAGE_EXTENSIONS, MAX_IMAGE_PIXELS, load_image
 
-__all__ = ["IMAGE_EXTENSIONS", "ImageDataset", "iterate_batches", "load_builtin_cat", "load_builtin_faces",
-           "load_image", "load_image_folder", "standardize", "train_val_split"]
+__all__ = ["IMAGE_EXTENSIONS", "MAX_IMAGE_PIXELS", "ImageDataset", "iterate_batches", "load_builtin_cat",
+           "load_builtin_faces", "load_image", "load_image_folder", "standardize", "train_val_split"]

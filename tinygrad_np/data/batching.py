@@ -5,6 +5,7 @@ from collections.abc import Iterator
 
 import numpy as np
 
+from ..random import as_generator
 from .dataset import ImageDataset
 
 
@@ -58,15 +59,16 @@ def iterate_batches(images: np.ndarray, labels: np.ndarray, batch_size: int, shu
                     drop_last: bool = False) -> Iterator[tuple[np.ndarray, np.ndarray]]:
     """Yield ``(x_batch, y_batch)`` pairs covering the data once.
 
-    With ``shuffle`` the order is drawn from ``rng`` (a Generator or a seed; None means fresh OS
-    entropy). The last batch may be smaller unless ``drop_last``. Arguments are checked at once.
+    With ``shuffle`` the order is drawn from ``rng`` (a Generator or a seed; None means the default
+    generator, which ``tg.manual_seed`` seeds). The last batch may be smaller unless ``drop_last``.
+    Arguments are checked at once.
     """
     if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
         raise ValueError(f"iterate_batches: batch_size must be a positive integer, got {batch_size!r}")
     if len(images) != len(labels):
         raise ValueError(f"iterate_batches: images has {len(images)} samples but labels has {len(labels)}")
     n, bs = len(images), int(batch_size)
-    order = np.random.default_rng(rng).permutation(n) if shuffle else None
+    order = as_generator(rng, "iterate_batches").permutation(n) if shuffle else None
     stop = n - n % bs if drop_last else n
 
     def batches() -> Iterator[tuple[np.ndarray, np.ndarray]]:

@@ -14,7 +14,7 @@ from ..serialization import atomic_write
 from .dataset import ImageDataset
 from .images import IMAGE_EXTENSIONS, PathLike, check_size, load_image
 
-_CACHE_VERSION = "tinygrad_np.image_cache.v1"
+_CACHE_VERSION = "tinygrad_np.image_cache.v2"  # v2: scaling of "I"/"F" images, no NaN
 
 
 def _is_image(name: str) -> bool:
@@ -22,8 +22,10 @@ def _is_image(name: str) -> bool:
 
 
 def _images_in(folder: Path, recursive: bool) -> list[Path]:
+    """Entries named like images that are not folders: FIFOs, dangling or looping symlinks are kept
+    here, to be skipped with a warning when they cannot be read."""
     if not recursive:
-        return sorted(p for p in folder.iterdir() if p.is_file() and _is_image(p.name))
+        return sorted(p for p in folder.iterdir() if _is_image(p.name) and not p.is_dir())
     found: list[Path] = []
     for dirpath, dirnames, filenames in os.walk(folder):
         dirnames[:] = [d for d in dirnames if not d.startswith(".")]
@@ -73,8 +75,8 @@ def _read_cache(path: Path, key: str, root: Path, size: int) -> tuple[ImageDatas
             class_names = [str(c) for c in z["class_names"]]
             rel = [str(p) for p in z["paths"]]
             skipped = [str(s) for s in z["skipped"]]
-        if images.dtype != np.float32 or images.shape[1:] != (1, size, size):
-            raise ValueError(f"images have dtype {images.dtype} and shape {images.shape}")
+        if images.dtype != np.float32 or images.shape[1:] != (1, size, size) or not np.isfinite(images).all():
+            raise ValueError(f"images have dtype {images.dtype} and shape {images.shape}, or non-finite values")
         ds = ImageDataset(images, labels, class_names, [str(root / r) for r in rel])
     except Exception as e:
         warnings.warn(f"ignoring corrupt image cache {str(path)!r} ({type(e).__name__}: {e}); "
@@ -94,8 +96,11 @@ def load_image_folder(root: PathLike, size: int = 50, cache: bool = True,
     * Kaggle cats-vs-dogs: files named ``<class>.<id>.<ext>`` (``cat.0.jpg``, ``dog.1.jpg``)
       directly in ``root`` or in ``root/train``; ``class_names`` are the sorted prefixes.
 
-    Hidden files and folders (name starting with ".") are ignored. Files that cannot be decoded
-    are skipped with one warning each plus a summary. Samples are in sorted path order.
+    Hidden files and folders (name starting with ".") are ignored. Files that cannot be read are
+    skipped with one warning each naming the file, plus a summary: undecodable files, FIFOs and
+    other non-regular files, dangling or looping symlinks, images larger than
+    :data:`MAX_IMAGE_PIXELS` and images with NaN or infinite pixels (see :func:`load_image`).
+    Samples are in sorted path order.
 
     With ``cache=True`` the decoded arrays are stored as .npz in ``cache_dir`` (default
     ``$TINYGRAD_NP_CACHE`` or ``~/.cache/tinygrad_np``), keyed by the folder, ``size`` and each
@@ -122,8 +127,11 @@ def load_image_folder(root: PathLike, size: int = 50, cache: bool = True,
         h = hashlib.sha256()
         h.update(json.dumps([_CACHE_VERSION, str(root_p), size]).encode())
         for r, p in zip(rel, files, strict=False):
-            st = p.stat()
-            h.update(json.dumps([r, st.st_size, st.st_mtime_ns]).encode())
+            try:
+                st = p.stat()
+                h.update(json.dumps([r, st.st_size, st.st_mtime_ns]).encode())
+            except OSError as e:  # a dangling or looping symlink: skipped below
+                h.update(json.dumps([r, e.errno]).encode())
         key = h.hexdigest()
         cache_file = Path(os.fspath(cache_dir)).expanduser() if cache_dir is not None else _default_cache_dir()
         # one file per (folder, size): a changed folder replaces its stale entry
@@ -147,7 +155,10 @@ def load_image_folder(root: PathLike, size: int = 50, cache: bool = True,
             images[i, 0] = load_image(p, size)
         except (ValueError, OSError) as e:
             keep[i] = False
-            skipped.append(str(e) if str(p) in str(e) else f"{str(p)!r}: {e}")
+            if isinstance(e, FileNotFoundError) and p.is_symlink():
+                skipped.append(f"{str(p)!r}: dangling symbolic link (its target does not exist)")
+            else:
+                skipped.append(str(e) if str(p) in str(e) else f"{str(p)!r}: {e}")
             warnings.warn(f"skipped unreadable file: {skipped[-1]}", stacklevel=2)
     if skipped:
         warnings.warn(f"skipped {len(skipped)} of {len(files)} files in {str(root_p)!r}", stacklevel=2)

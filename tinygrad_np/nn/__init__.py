@@ -10,14 +10,14 @@ containers, initialisers (`tg.nn.init`), `tg.nn.functional` (also `tg.functional
             self.bn1 = tg.nn.BatchNorm2d(6)
             self.fc = tg.nn.Linear(6 * 40 * 40, 2, rng=rng)
         def forward(self, x):
-            return self.fc(self.bn1(self.conv1(x)).relu().flatten())
+            return self.fc(self.bn1(self.conv1(x)).relu().flatten(1))
 
     net = Net(np.random.default_rng(0))
     list(net.state_dict())  # ['conv1.weight', 'conv1.bias', 'bn1.weight', 'bn1.bias', 'bn1.running_mean',
                             #  'bn1.running_var', 'bn1.num_batches_tracked', 'fc.weight', 'fc.bias']
 
-Weights are initialised like PyTorch's defaults from an explicit generator `rng` (a fresh
-`np.random.default_rng()` when None): kaiming-uniform with a = sqrt(5), i.e.
+Weights are initialised like PyTorch's defaults from `rng` (a `np.random.Generator`, an int seed,
+or None for the default generator that `tg.manual_seed` seeds): kaiming-uniform with a = sqrt(5), i.e.
 U(-1/sqrt(fan_in), 1/sqrt(fan_in)), then the bias from the same interval, weight first.
 Layers take `dtype` (float32 by default) where PyTorch takes `dtype`/`device`.
 """

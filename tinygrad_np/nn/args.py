@@ -6,6 +6,7 @@ from typing import Any
 
 import numpy as np
 
+from ..random import as_generator
 from . import init
 from .module import Parameter
 
@@ -23,9 +24,11 @@ def float_dtype(dtype: Any, layer: str) -> np.dtype:
     return dt
 
 
-def reset_default(weight: Parameter, bias: Parameter | None, rng: np.random.Generator | None) -> None:
-    """PyTorch's default init: kaiming_uniform(a=sqrt(5)) for the weight, U(+-1/sqrt(fan_in)) for the bias."""
-    rng = np.random.default_rng() if rng is None else rng
+def reset_default(weight: Parameter, bias: Parameter | None, rng: np.random.Generator | int | None,
+                  layer: str = "reset_parameters") -> None:
+    """PyTorch's default init: kaiming_uniform(a=sqrt(5)) for the weight, U(+-1/sqrt(fan_in)) for the bias,
+    drawn from `rng` (None: the default generator, see `tg.manual_seed`; or an int seed)."""
+    rng = as_generator(rng, layer)
     init.kaiming_uniform_(weight, a=math.sqrt(5), rng=rng)
     if bias is not None:
         fan_in, _ = init.calculate_fan_in_and_fan_out(weight.shape)

@@ -20,7 +20,7 @@ class Conv2d(Module):
     """2-D cross-correlation layer: weight (F, C, KH, KW), bias (F,) or None; see `tg.conv2d`."""
 
     def __init__(self, in_channels: int, out_channels: int, kernel_size: IntOrPair, stride: IntOrPair = 1,
-                 padding: IntOrPair = 0, bias: bool = True, rng: np.random.Generator | None = None,
+                 padding: IntOrPair = 0, bias: bool = True, rng: np.random.Generator | int | None = None,
                  dtype: Any = np.float32):
         super().__init__()
         self.in_channels = positive_int(in_channels, "in_channels", "Conv2d")
@@ -33,9 +33,9 @@ class Conv2d(Module):
         self.bias = Parameter(np.zeros(self.out_channels), dtype=dt) if bias else None
         self.reset_parameters(rng)
 
-    def reset_parameters(self, rng: np.random.Generator | None = None) -> None:
+    def reset_parameters(self, rng: np.random.Generator | int | None = None) -> None:
         """Re-draw weight and bias with PyTorch's default initialisation."""
-        reset_default(self.weight, self.bias, rng)
+        reset_default(self.weight, self.bias, rng, type(self).__name__)
 
     def forward(self, x: Any) -> Tensor:
         # (N, C, H, W) x (F, C, KH, KW) -> (N, F, OH, OW)
@@ -58,7 +58,7 @@ class ConvTranspose2d(Module):
 
     def __init__(self, in_channels: int, out_channels: int, kernel_size: IntOrPair, stride: IntOrPair = 1,
                  padding: IntOrPair = 0, output_padding: IntOrPair = 0, groups: int = 1, bias: bool = True,
-                 dilation: IntOrPair = 1, rng: np.random.Generator | None = None, dtype: Any = np.float32):
+                 dilation: IntOrPair = 1, rng: np.random.Generator | int | None = None, dtype: Any = np.float32):
         super().__init__()
         name = "ConvTranspose2d"
         self.in_channels = positive_int(in_channels, "in_channels", name)
@@ -81,9 +81,9 @@ class ConvTranspose2d(Module):
         self.bias = Parameter(np.zeros(self.out_channels), dtype=dt) if bias else None
         self.reset_parameters(rng)
 
-    def reset_parameters(self, rng: np.random.Generator | None = None) -> None:
+    def reset_parameters(self, rng: np.random.Generator | int | None = None) -> None:
         """Re-draw weight and bias with PyTorch's default initialisation (fans from the weight's shape)."""
-        reset_default(self.weight, self.bias, rng)
+        reset_default(self.weight, self.bias, rng, type(self).__name__)
 
     def forward(self, x: Any) -> Tensor:
         # (N, C_in, H, W) x (C_in, C_out/g, KH, KW) -> (N, C_out, OH, OW)

@@ -3,9 +3,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..random import as_generator
 from ..tensor import Tensor
 from . import functional as F
-from .functional._common import check_probability, generator
+from .functional._common import check_probability
 from .module import Module
 
 
@@ -14,7 +15,8 @@ class _DropoutNd(Module):
         super().__init__()
         self.p = check_probability(p, type(self).__name__)
         self.inplace = inplace
-        self.rng = generator(rng, type(self).__name__)
+        # an int seed becomes one generator for all calls; None draws from the default generator each call
+        self.rng = None if rng is None else as_generator(rng, type(self).__name__)
 
     def extra_repr(self) -> str:
         return f"p={self.p}"
@@ -23,7 +25,7 @@ class _DropoutNd(Module):
 class Dropout(_DropoutNd):
     """In training mode, zero each element with probability p and scale the rest by 1 / (1 - p);
     the identity in eval mode. Masks come from `rng` (an int seed, a np.random.Generator, or None
-    for an unseeded one), drawn anew at every call."""
+    for the default generator that `tg.manual_seed` seeds), drawn anew at every call."""
 
     def forward(self, x: Any) -> Tensor:
         return F.dropout(x, self.p, self.training, rng=self.rng)

@@ -1,9 +1,9 @@
-"""Weight initialisers (`tg.nn.init`), each drawing from an explicit `np.random.Generator`.
+"""Weight initialisers (`tg.nn.init`) with PyTorch's names and arguments, drawing from `rng`.
 
 Every function writes in place into the tensor's array (so optimizers and modules keep
 referencing the same array) and returns the tensor. Values are drawn in float64 and cast
-to the tensor's dtype. Passing `rng=None` uses a fresh, unseeded `np.random.default_rng()`;
-pass a seeded generator for reproducible weights.
+to the tensor's dtype. `rng` is a `np.random.Generator`, an int seed, or None for the default
+generator (`tg.manual_seed(0)` makes it reproducible).
 
 Fans follow PyTorch: for a weight of shape (out, in, *kernel), fan_in = in * prod(kernel)
 and fan_out = out * prod(kernel); a Linear weight (out, in) has no kernel dims and a
@@ -16,6 +16,7 @@ from typing import Any, TypeVar
 
 import numpy as np
 
+from ..random import as_generator
 from ..tensor import Tensor
 
 T = TypeVar("T", Tensor, np.ndarray)
@@ -38,13 +39,8 @@ def _array(t: Any, op: str) -> np.ndarray:
     return arr
 
 
-def _generator(rng: np.random.Generator | None, op: str) -> np.random.Generator:
-    if rng is None:
-        return np.random.default_rng()
-    if not isinstance(rng, np.random.Generator):
-        raise TypeError(f"init.{op}: rng must be a np.random.Generator (e.g. np.random.default_rng(0)), "
-                        f"got {type(rng).__name__}")
-    return rng
+def _generator(rng: np.random.Generator | int | None, op: str) -> np.random.Generator:
+    return as_generator(rng, f"init.{op}")
 
 
 def calculate_fan_in_and_fan_out(shape: tuple[int, ...]) -> tuple[int, int]:
@@ -74,7 +70,7 @@ def calculate_gain(nonlinearity: str, param: float | None = None) -> float:
                      f"{', '.join(_LINEAR)}, tanh, relu, leaky_relu, selu")
 
 
-def uniform_(t: T, a: float = 0.0, b: float = 1.0, rng: np.random.Generator | None = None) -> T:
+def uniform_(t: T, a: float = 0.0, b: float = 1.0, rng: np.random.Generator | int | None = None) -> T:
     """Fill t with draws from U(a, b)."""
     arr = _array(t, "uniform_")
     if not a <= b:
@@ -83,7 +79,7 @@ def uniform_(t: T, a: float = 0.0, b: float = 1.0, rng: np.random.Generator | No
     return t
 
 
-def normal_(t: T, mean: float = 0.0, std: float = 1.0, rng: np.random.Generator | None = None) -> T:
+def normal_(t: T, mean: float = 0.0, std: float = 1.0, rng: np.random.Generator | int | None = None) -> T:
     """Fill t with draws from N(mean, std^2)."""
     arr = _array(t, "normal_")
     if not std >= 0:
@@ -93,7 +89,7 @@ def normal_(t: T, mean: float = 0.0, std: float = 1.0, rng: np.random.Generator 
 
 
 def trunc_normal_(t: T, mean: float = 0.0, std: float = 1.0, a: float = -2.0, b: float = 2.0,
-                  rng: np.random.Generator | None = None) -> T:
+                  rng: np.random.Generator | int | None = None) -> T:
     """Fill t with draws from N(mean, std^2) restricted to [a, b] (out-of-range draws are drawn again)."""
     arr = _array(t, "trunc_normal_")
     if not (std > 0 and a < b) or _norm_cdf_mass(mean, std, a, b) < 1e-6:
@@ -149,14 +145,14 @@ def _number(value: Any, name: str, op: str) -> float:
     return float(value)
 
 
-def xavier_uniform_(t: T, gain: float = 1.0, rng: np.random.Generator | None = None) -> T:
+def xavier_uniform_(t: T, gain: float = 1.0, rng: np.random.Generator | int | None = None) -> T:
     """Glorot uniform: U(-b, b) with b = gain * sqrt(6 / (fan_in + fan_out))."""
     fan_in, fan_out = calculate_fan_in_and_fan_out(_array(t, "xavier_uniform_").shape)
     bound = _number(gain, "gain", "xavier_uniform_") * math.sqrt(6.0 / (fan_in + fan_out))
     return uniform_(t, -bound, bound, _generator(rng, "xavier_uniform_"))
 
 
-def xavier_normal_(t: T, gain: float = 1.0, rng: np.random.Generator | None = None) -> T:
+def xavier_normal_(t: T, gain: float = 1.0, rng: np.random.Generator | int | None = None) -> T:
     """Glorot normal: N(0, std^2) with std = gain * sqrt(2 / (fan_in + fan_out))."""
     fan_in, fan_out = calculate_fan_in_and_fan_out(_array(t, "xavier_normal_").shape)
     std = _number(gain, "gain", "xavier_normal_") * math.sqrt(2.0 / (fan_in + fan_out))
@@ -174,7 +170,7 @@ def _kaiming_std(t: Any, a: float, mode: str, nonlinearity: str, op: str) -> flo
 
 
 def kaiming_uniform_(t: T, a: float = 0.0, mode: str = "fan_in", nonlinearity: str = "leaky_relu",
-                     rng: np.random.Generator | None = None) -> T:
+                     rng: np.random.Generator | int | None = None) -> T:
     """He uniform: U(-b, b) with b = sqrt(3) * gain / sqrt(fan), gain = calculate_gain(nonlinearity, a).
 
     With a = sqrt(5) (PyTorch's default for Linear and Conv2d) the bound is 1 / sqrt(fan_in).
@@ -184,13 +180,13 @@ def kaiming_uniform_(t: T, a: float = 0.0, mode: str = "fan_in", nonlinearity: s
 
 
 def kaiming_normal_(t: T, a: float = 0.0, mode: str = "fan_in", nonlinearity: str = "leaky_relu",
-                    rng: np.random.Generator | None = None) -> T:
+                    rng: np.random.Generator | int | None = None) -> T:
     """He normal: N(0, std^2) with std = gain / sqrt(fan), gain = calculate_gain(nonlinearity, a)."""
     std = _kaiming_std(t, a, mode, nonlinearity, "kaiming_normal_")
     return normal_(t, 0.0, std, _generator(rng, "kaiming_normal_"))
 
 
-def orthogonal_(t: T, gain: float = 1.0, rng: np.random.Generator | None = None) -> T:
+def orthogonal_(t: T, gain: float = 1.0, rng: np.random.Generator | int | None = None) -> T:
     """A (semi-)orthogonal matrix times gain, from the QR decomposition of a Gaussian matrix, as in
     PyTorch (t is viewed as (shape[0], rest) and needs at least 2 dims)."""
     arr = _array(t, "orthogonal_")

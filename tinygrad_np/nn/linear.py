@@ -14,7 +14,7 @@ class Linear(Module):
     """Fully connected layer y = x @ weight.T + bias with weight (out_features, in_features)."""
 
     def __init__(self, in_features: int, out_features: int, bias: bool = True,
-                 rng: np.random.Generator | None = None, dtype: Any = np.float32):
+                 rng: np.random.Generator | int | None = None, dtype: Any = np.float32):
         super().__init__()
         self.in_features = positive_int(in_features, "in_features", "Linear")
         self.out_features = positive_int(out_features, "out_features", "Linear")
@@ -23,9 +23,9 @@ class Linear(Module):
         self.bias = Parameter(np.zeros(self.out_features), dtype=dt) if bias else None
         self.reset_parameters(rng)
 
-    def reset_parameters(self, rng: np.random.Generator | None = None) -> None:
+    def reset_parameters(self, rng: np.random.Generator | int | None = None) -> None:
         """Re-draw weight and bias with PyTorch's default initialisation."""
-        reset_default(self.weight, self.bias, rng)
+        reset_default(self.weight, self.bias, rng, type(self).__name__)
 
     def forward(self, x: Any) -> Tensor:
         x = as_tensor(x)

@@ -247,7 +247,7 @@ class Module:
 
     def num_parameters(self) -> int:
         """Total number of scalar parameters."""
-        return sum(p.size for p in self.parameters())
+        return sum(p.numel() for p in self.parameters())
 
     def apply(self: M, fn: Callable[[Module], Any]) -> M:
         """Call `fn` on every submodule (children first, recursively) and then on this module; returns self."""

@@ -19,7 +19,7 @@ class Embedding(Module):
 
     def __init__(self, num_embeddings: int, embedding_dim: int, padding_idx: int | None = None,
                  max_norm: float | None = None, norm_type: float = 2.0, _weight: Any = None,
-                 _freeze: bool = False, rng: np.random.Generator | None = None, dtype: Any = np.float32):
+                 _freeze: bool = False, rng: np.random.Generator | int | None = None, dtype: Any = np.float32):
         super().__init__()
         self.num_embeddings = positive_int(num_embeddings, "num_embeddings", "Embedding")
         self.embedding_dim = positive_int(embedding_dim, "embedding_dim", "Embedding")
@@ -40,7 +40,7 @@ class Embedding(Module):
             self.weight = Parameter(w, dtype=w.dtype if w.dtype.kind == "f" else np.float32)
         self.weight.requires_grad_(not _freeze)
 
-    def reset_parameters(self, rng: np.random.Generator | None = None) -> None:
+    def reset_parameters(self, rng: np.random.Generator | int | None = None) -> None:
         """Draw the weight from N(0, 1) and zero the padding row."""
         init.normal_(self.weight, 0.0, 1.0, rng=rng)
         if self.padding_idx is not None:

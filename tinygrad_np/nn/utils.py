@@ -84,11 +84,11 @@ def vector_to_parameters(vec: Any, parameters: Iterable[Tensor]) -> None:
     parameter's dtype); the sizes must add up to len(vec)."""
     params = _tensors(parameters, "vector_to_parameters")
     arr = np.asarray(vec.data if isinstance(vec, Tensor) else vec)
-    total = sum(p.size for p in params)
+    total = sum(p.numel() for p in params)
     if arr.ndim != 1 or arr.size != total:
         raise ValueError(f"vector_to_parameters: expected a 1-D vector of {total} values for the parameters, "
                          f"got shape {arr.shape}")
     start = 0
     for p in params:
-        p.data[...] = arr[start:start + p.size].reshape(p.shape)
-        start += p.size
+        p.data[...] = arr[start:start + p.numel()].reshape(p.shape)
+        start += p.numel()

@@ -11,7 +11,7 @@ import numpy as np
 
 from ..autograd.function import Context, Function
 from ..tensor import Tensor, as_tensor
-from . import conv_lowerings as algo
+from . import conv_grads as grads
 from . import parallel
 from .accumulate import sum_of
 from .shape_checks import check_nchw, pair
@@ -24,71 +24,48 @@ _PASS_SECONDS = 0.5e-9
 _ADD_SECONDS = 0.25e-9
 
 
-def _pad_hw(x: np.ndarray, ph: int, pw: int) -> np.ndarray:
-    if ph == 0 and pw == 0:
-        return x
-    return np.pad(x, ((0, 0), (0, 0), (ph, ph), (pw, pw)))
-
-
-def _crop_hw(g: np.ndarray, ph: int, pw: int) -> np.ndarray:
-    h, w = g.shape[2], g.shape[3]
-    return g[:, :, ph:h - ph, pw:w - pw]
-
-
 class Conv2d(Function):
     """Cross-correlation of x (N, C, H, W) with w (F, C, KH, KW), optional bias (F,).
 
     The lowering to matrix products (band or im2col) is chosen by shape, for each pass on its
-    own; see conv_algorithms.
+    own; see conv_lowerings. Its gradients are ops of their own when recorded (conv_grads.py).
     """
 
     @staticmethod
     def forward(ctx: Context, x: np.ndarray, w: np.ndarray, *bias: np.ndarray,
                 stride: tuple[int, int], padding: tuple[int, int]) -> np.ndarray:
-        (sh, sw), (ph, pw) = stride, padding
-        f, c, kh, kw = w.shape
-        xp = _pad_hw(x, ph, pw)
-        oh, ow = (xp.shape[2] - kh) // sh + 1, (xp.shape[3] - kw) // sw + 1
-        empty = x.shape[0] == 0 or f == 0
-        ctx.save_for_backward(xp, w, empty)
-        if empty:  # empty batch or no filters: an empty output, as in PyTorch
-            return np.zeros((x.shape[0], f, oh, ow), dtype=np.result_type(x, w))
-        algorithm, block = algo.choose_algorithm(xp.shape, w.shape, stride, (oh, ow), "forward")
-        if algorithm == "band":
-            out = algo.band_forward(xp, w, sh, sw, oh, ow, block)
-        else:
-            out = algo.im2col_forward(xp, w, sh, sw, oh, ow)
-        if bias:
-            out += bias[0].reshape(1, f, 1, 1)
+        xp = grads._pad_hw(x, *padding)
+        ctx.save_for_backward(xp, w)
+        out = grads.conv_arrays(xp, w, stride)
+        if bias and out.size:
+            out += bias[0].reshape(1, w.shape[0], 1, 1)
         return out
 
     @staticmethod
     def backward(ctx: Context, grad: np.ndarray) -> tuple[np.ndarray | None, ...]:
-        xp, w, empty = ctx.saved_tensors
-        stride = ctx.attrs["stride"]
-        (sh, sw), (ph, pw) = stride, ctx.attrs["padding"]
-        if empty:
-            zeros = (_crop_hw(np.zeros(xp.shape, grad.dtype), ph, pw), np.zeros(w.shape, grad.dtype))
-            return zeros + ((np.zeros(w.shape[0], grad.dtype),) if len(ctx.needs_input_grad) == 3 else ())
-        grad = np.ascontiguousarray(grad)
+        xp, w = ctx.saved_tensors
+        stride, padding = ctx.attrs["stride"], ctx.attrs["padding"]
         gx = gw = None
         if ctx.needs_input_grad[0]:
-            algorithm, block = algo.choose_algorithm(xp.shape, w.shape, stride, grad.shape[2:], "input_grad")
-            if algorithm == "band":
-                gxp = algo.band_input_grad(grad, w, xp.shape, sh, sw, block)
-            else:
-                gxp = algo.im2col_input_grad(grad, w, xp.shape, sh, sw)
-            gx = _crop_hw(gxp, ph, pw)
+            gx = grads._crop_hw(grads.input_grad_arrays(grad, w, xp.shape, stride), *padding)
         if ctx.needs_input_grad[1]:
-            algorithm, block = algo.choose_algorithm(xp.shape, w.shape, stride, grad.shape[2:], "weight_grad")
-            if algorithm == "band":
-                gw = algo.band_weight_grad(xp, grad, w.shape, sh, sw, block)
-            else:
-                gw = algo.im2col_weight_grad(xp, grad, w.shape, sh, sw)
-        grads: tuple[np.ndarray | None, ...] = (gx, gw)
+            gw = grads.weight_grad_arrays(xp, grad, w.shape, stride)
+        result: tuple[np.ndarray | None, ...] = (gx, gw)
         if len(ctx.needs_input_grad) == 3:
-            grads += (grad.sum(axis=(0, 2, 3)) if ctx.needs_input_grad[2] else None,)
-        return grads
+            result += (grad.sum(axis=(0, 2, 3)) if ctx.needs_input_grad[2] else None,)
+        return result
+
+    @classmethod
+    def backward_graph(cls, ctx: Any, grad: Tensor) -> tuple[Tensor | None, ...]:
+        """The gradients as recorded ops (conv_grads.py), so they can be differentiated again."""
+        x, w = ctx.parents[0], ctx.parents[1]
+        stride, padding = ctx.attrs["stride"], ctx.attrs["padding"]
+        gx = grads.input_grad(grad, w, x.shape, stride, padding) if ctx.needs_input_grad[0] else None
+        gw = grads.weight_grad(x, grad, w.shape, stride, padding) if ctx.needs_input_grad[1] else None
+        result: tuple[Tensor | None, ...] = (gx, gw)
+        if len(ctx.needs_input_grad) == 3:
+            result += (grad.sum((0, 2, 3)) if ctx.needs_input_grad[2] else None,)
+        return result
 
 
 class Threshold(Function):
@@ -130,6 +107,12 @@ class Threshold(Function):
         # per-slice partial sums over the batch, added up: (C,)
         partials = parallel.map_slices(grad.shape[0], grad[:1].size * _PASS_SECONDS, run)
         return grad, sum_of(partials, out=partials[0])
+
+    @classmethod
+    def backward_graph(cls, ctx: Any, grad: Tensor) -> tuple[Tensor, Tensor | None]:
+        """The same gradients, recorded: grad itself, and its sum over all but the channel axis."""
+        axes = (0,) + tuple(range(2, grad.ndim))
+        return grad, (grad.sum(axes) if ctx.needs_input_grad[1] else None)
 
 
 def conv2d(x: Any, weight: Any, bias: Any = None, stride: Any = 1, padding: Any = 0) -> Tensor:

@@ -4,6 +4,8 @@ Most losses are composites in `nn.functional`.
 """
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 from ..autograd.function import Context, Function
@@ -33,4 +35,15 @@ class BinaryCrossEntropy(Function):
         if ctx.needs_input_grad[1]:
             with np.errstate(divide="ignore"):
                 gy = grad * (np.maximum(np.log1p(-p), -100) - np.maximum(np.log(p), -100))
+        return gp, gy
+
+    @classmethod
+    def backward_graph(cls, ctx: Any, grad: Any) -> tuple[Any, Any]:
+        """The same formulas on tensors (the clamps as clips, whose gradient is 0 where they bind)."""
+        p, y = ctx.saved_tensors
+        gp = gy = None
+        if ctx.needs_input_grad[0]:
+            gp = grad * (p - y) / (p * (1 - p)).clip(1e-12, None)
+        if ctx.needs_input_grad[1]:
+            gy = grad * ((1 - p).log().clip(-100.0, None) - p.log().clip(-100.0, None))
         return gp, gy

@@ -1,5 +1,9 @@
 """Average and max pooling (NCHW) over whole batches: loops over the KH*KW kernel offsets (one
-strided slice each), never over pixels."""
+strided slice each), never over pixels.
+
+Their gradients are linear in the incoming gradient, so each is an op of its own when the backward
+is recorded (`create_graph=True`), whose gradient is pooling again: `AvgPoolGrad` <-> `AvgPool2d`,
+`MaxPoolGrad` <-> `MaxPoolSelect` (the winners of each window are constants there)."""
 from __future__ import annotations
 
 from collections.abc import Iterator
@@ -9,13 +13,14 @@ import numpy as np
 
 from ..autograd.function import Context, Function
 from ..tensor import Tensor, as_tensor
-from . import parallel
+from . import dual, parallel
 from .accumulate import accumulator, sum_of
 from .shape_checks import check_nchw, pair
 
 # Seconds per element of one pass over an array on one core (float32, out of cache, measured
 # here), to decide whether an op is worth splitting over the threads (parallel.py).
 _PASS_SECONDS = 0.5e-9
+Pair = tuple[int, int]
 
 
 def _offset_slices(kh: int, kw: int, sh: int, sw: int, oh: int, ow: int) -> Iterator[tuple[slice, slice]]:
@@ -25,6 +30,89 @@ def _offset_slices(kh: int, kw: int, sh: int, sw: int, oh: int, ow: int) -> Iter
             yield slice(i, i + sh * (oh - 1) + 1, sh), slice(j, j + sw * (ow - 1) + 1, sw)
 
 
+def avg_pool_arrays(x: np.ndarray, kernel: Pair, stride: Pair) -> np.ndarray:
+    """Mean over kh x kw windows of x (N, C, H, W) -> (N, C, OH, OW), floor output size."""
+    (kh, kw), (sh, sw) = kernel, stride
+    oh, ow = (x.shape[2] - kh) // sh + 1, (x.shape[3] - kw) // sw + 1
+    width = sw * (ow - 1) + kw  # input columns that some window reads
+    out = np.empty(x.shape[:2] + (oh, ow), dtype=x.dtype)
+    scale = np.asarray(1.0 / (kh * kw), dtype=out.dtype)
+
+    def run(images: slice) -> None:
+        xs = x[images]
+        # (n, C, OH, width): sum over the kernel rows
+        row_sums = sum_of([xs[:, :, i:i + sh * (oh - 1) + 1:sh, :width] for i in range(kh)])
+        # (n, C, OH, OW): sum over the kernel columns
+        o = sum_of([row_sums[..., j:j + sw * (ow - 1) + 1:sw] for j in range(kw)], out=out[images])
+        o *= scale
+
+    parallel.for_each_slice(x.shape[0], x[:1].size * kh * _PASS_SECONDS, run)
+    return out
+
+
+def avg_pool_grad_arrays(grad: np.ndarray, shape: tuple[int, ...], kernel: Pair, stride: Pair) -> np.ndarray:
+    """The gradient of mean pooling for an input of `shape`: each input gets 1/(kh*kw) of the
+    gradient of every window it is in."""
+    (kh, kw), (sh, sw) = kernel, stride
+    n, c, oh, ow = grad.shape
+    scale = np.asarray(1.0 / (kh * kw), dtype=grad.dtype)
+    if (sh, sw) == (kh, kw):  # windows tile the input: each input gets its window's share
+        exact = shape[2:] == (oh * kh, ow * kw)  # else floor left rows/columns with no window
+        gx = np.empty(shape, dtype=grad.dtype) if exact else np.zeros(shape, dtype=grad.dtype)
+
+        def run(images: slice) -> None:
+            rows = np.repeat(grad[images], kw, axis=3)  # (n, C, OH, OW*KW): one window row
+            rows *= scale
+            # (n, C, OH*KH, OW*KW) viewed as (n, C, OH, KH, OW*KW): copy the row KH times
+            m = rows.shape[0]
+            gx[images, :, :oh * kh, :ow * kw].reshape(m, c, oh, kh, ow * kw)[...] = rows[:, :, :, None, :]
+
+        parallel.for_each_slice(n, gx[:1].size * 2 * _PASS_SECONDS, run)
+        return gx
+    share = grad * scale
+    gx = accumulator(shape, grad.dtype)
+    for rows, cols in _offset_slices(kh, kw, sh, sw, oh, ow):
+        gx[:, :, rows, cols] += share
+    return gx
+
+
+def max_pool_arrays(x: np.ndarray, kernel: Pair, stride: Pair) -> np.ndarray:
+    """Max over kh x kw windows of x (N, C, H, W) -> (N, C, OH, OW), floor output size."""
+    (kh, kw), (sh, sw) = kernel, stride
+    oh, ow = (x.shape[2] - kh) // sh + 1, (x.shape[3] - kw) // sw + 1
+    offsets = _offset_slices(kh, kw, sh, sw, oh, ow)
+    rows, cols = next(offsets)
+    out = x[:, :, rows, cols].copy()
+    for rows, cols in offsets:
+        np.maximum(out, x[:, :, rows, cols], out=out)
+    return out
+
+
+def _tie_counts(x: np.ndarray, out: np.ndarray, kernel: Pair, stride: Pair, dtype: Any) -> np.ndarray:
+    """How many inputs tie for each window's maximum."""
+    count = accumulator(out.shape, dtype)
+    for rows, cols in _offset_slices(*kernel, *stride, *out.shape[2:]):
+        count += x[:, :, rows, cols] == out
+    return count
+
+
+def max_pool_grad_arrays(grad: np.ndarray, x: np.ndarray, out: np.ndarray, kernel: Pair, stride: Pair) -> np.ndarray:
+    """Each window's gradient shared evenly among the inputs that tie for its maximum."""
+    share = grad / _tie_counts(x, out, kernel, stride, grad.dtype)
+    gx = accumulator(x.shape, grad.dtype)
+    for rows, cols in _offset_slices(*kernel, *stride, *out.shape[2:]):
+        gx[:, :, rows, cols] += (x[:, :, rows, cols] == out) * share
+    return gx
+
+
+def max_pool_select_arrays(u: np.ndarray, x: np.ndarray, out: np.ndarray, kernel: Pair, stride: Pair) -> np.ndarray:
+    """The adjoint of `max_pool_grad_arrays`: for each window, the mean of u over its tied maxima."""
+    total = accumulator(out.shape, u.dtype)
+    for rows, cols in _offset_slices(*kernel, *stride, *out.shape[2:]):
+        total += (x[:, :, rows, cols] == out) * u[:, :, rows, cols]
+    return total / _tie_counts(x, out, kernel, stride, u.dtype)
+
+
 class AvgPool2d(Function):
     """Mean over kh x kw windows at the given stride (floor: partial windows are dropped).
 
@@ -32,82 +120,98 @@ class AvgPool2d(Function):
     rows, so the inner loop runs over contiguous columns), then the kw column offsets of that.
     """
     op_name = "avg_pool2d"
+    differentiable_backward = True
 
     @staticmethod
-    def forward(ctx: Context, x: np.ndarray, kernel: tuple[int, int], stride: tuple[int, int]) -> np.ndarray:
-        (kh, kw), (sh, sw) = kernel, stride
-        oh, ow = (x.shape[2] - kh) // sh + 1, (x.shape[3] - kw) // sw + 1
+    def forward(ctx: Context, x: np.ndarray, kernel: Pair, stride: Pair) -> np.ndarray:
         ctx.save_for_backward(x.shape)
-        width = sw * (ow - 1) + kw  # input columns that some window reads
-        out = np.empty(x.shape[:2] + (oh, ow), dtype=x.dtype)
-        scale = np.asarray(1.0 / (kh * kw), dtype=out.dtype)
-
-        def run(images: slice) -> None:
-            xs = x[images]
-            # (n, C, OH, width): sum over the kernel rows
-            row_sums = sum_of([xs[:, :, i:i + sh * (oh - 1) + 1:sh, :width] for i in range(kh)])
-            # (n, C, OH, OW): sum over the kernel columns
-            o = sum_of([row_sums[..., j:j + sw * (ow - 1) + 1:sw] for j in range(kw)], out=out[images])
-            o *= scale
-
-        parallel.for_each_slice(x.shape[0], x[:1].size * kh * _PASS_SECONDS, run)
-        return out
+        return avg_pool_arrays(x, kernel, stride)
 
     @staticmethod
-    def backward(ctx: Context, grad: np.ndarray) -> np.ndarray:
+    def backward(ctx: Context, grad: Any) -> Any:
         (shape,) = ctx.saved_tensors
-        (kh, kw), (sh, sw) = ctx.attrs["kernel"], ctx.attrs["stride"]
-        n, c, oh, ow = grad.shape
-        scale = np.asarray(1.0 / (kh * kw), dtype=grad.dtype)
-        if (sh, sw) == (kh, kw):  # windows tile the input: each input gets its window's share
-            exact = shape[2:] == (oh * kh, ow * kw)  # else floor left rows/columns with no window
-            gx = np.empty(shape, dtype=grad.dtype) if exact else np.zeros(shape, dtype=grad.dtype)
+        kernel, stride = ctx.attrs["kernel"], ctx.attrs["stride"]
+        if dual.is_tensor(grad):
+            return AvgPoolGrad.apply(grad, shape=shape, kernel=kernel, stride=stride)
+        return avg_pool_grad_arrays(grad, shape, kernel, stride)
 
-            def run(images: slice) -> None:
-                rows = np.repeat(grad[images], kw, axis=3)  # (n, C, OH, OW*KW): one window row
-                rows *= scale
-                # (n, C, OH*KH, OW*KW) viewed as (n, C, OH, KH, OW*KW): copy the row KH times
-                m = rows.shape[0]
-                gx[images, :, :oh * kh, :ow * kw].reshape(m, c, oh, kh, ow * kw)[...] = rows[:, :, :, None, :]
 
-            parallel.for_each_slice(n, gx[:1].size * 2 * _PASS_SECONDS, run)
-            return gx
-        share = grad * scale
-        gx = accumulator(shape, grad.dtype)
-        for rows, cols in _offset_slices(kh, kw, sh, sw, oh, ow):
-            gx[:, :, rows, cols] += share
-        return gx
+class AvgPoolGrad(Function):
+    """The gradient of mean pooling as an op; its own gradient is mean pooling."""
+    op_name = "avg_pool2d_backward"
+    differentiable_backward = True
+
+    @staticmethod
+    def forward(ctx: Context, grad: np.ndarray, shape: tuple[int, ...], kernel: Pair, stride: Pair) -> np.ndarray:
+        return avg_pool_grad_arrays(grad, shape, kernel, stride)
+
+    @staticmethod
+    def backward(ctx: Context, u: Any) -> Any:
+        kernel, stride = ctx.attrs["kernel"], ctx.attrs["stride"]
+        if dual.is_tensor(u):
+            return AvgPool2d.apply(u, kernel=kernel, stride=stride)
+        return avg_pool_arrays(u, kernel, stride)
 
 
 class MaxPool2d(Function):
     """Max over kh x kw windows; tied maxima in a window share the gradient evenly."""
     op_name = "max_pool2d"
+    differentiable_backward = True
 
     @staticmethod
-    def forward(ctx: Context, x: np.ndarray, kernel: tuple[int, int], stride: tuple[int, int]) -> np.ndarray:
-        (kh, kw), (sh, sw) = kernel, stride
-        oh, ow = (x.shape[2] - kh) // sh + 1, (x.shape[3] - kw) // sw + 1
-        offsets = _offset_slices(kh, kw, sh, sw, oh, ow)
-        rows, cols = next(offsets)
-        out = x[:, :, rows, cols].copy()
-        for rows, cols in offsets:
-            np.maximum(out, x[:, :, rows, cols], out=out)
+    def forward(ctx: Context, x: np.ndarray, kernel: Pair, stride: Pair) -> np.ndarray:
+        out = max_pool_arrays(x, kernel, stride)
         ctx.save_for_backward(x, out)
         return out
 
     @staticmethod
-    def backward(ctx: Context, grad: np.ndarray) -> np.ndarray:
-        x, out = ctx.saved_tensors
-        (kh, kw), (sh, sw) = ctx.attrs["kernel"], ctx.attrs["stride"]
-        oh, ow = out.shape[2:]
-        count = accumulator(out.shape, grad.dtype)  # how many inputs tie for each window's max
-        for rows, cols in _offset_slices(kh, kw, sh, sw, oh, ow):
-            count += x[:, :, rows, cols] == out
-        share = grad / count
-        gx = accumulator(x.shape, grad.dtype)
-        for rows, cols in _offset_slices(kh, kw, sh, sw, oh, ow):
-            gx[:, :, rows, cols] += (x[:, :, rows, cols] == out) * share
-        return gx
+    def backward(ctx: Context, grad: Any) -> Any:
+        x, out = (dual.array(v) for v in ctx.saved_tensors)  # which inputs won: constants
+        kernel, stride = ctx.attrs["kernel"], ctx.attrs["stride"]
+        if dual.is_tensor(grad):
+            return MaxPoolGrad.apply(grad, x, out, kernel=kernel, stride=stride)
+        return max_pool_grad_arrays(grad, x, out, kernel, stride)
+
+
+class MaxPoolGrad(Function):
+    """The gradient of max pooling as an op, linear in the incoming gradient (the winners of each
+    window, given by the constant inputs x and out, stay fixed)."""
+    op_name = "max_pool2d_backward"
+    differentiable_backward = True
+
+    @staticmethod
+    def forward(ctx: Context, grad: np.ndarray, x: np.ndarray, out: np.ndarray, kernel: Pair,
+                stride: Pair) -> np.ndarray:
+        ctx.save_for_backward(x, out)
+        return max_pool_grad_arrays(grad, x, out, kernel, stride)
+
+    @staticmethod
+    def backward(ctx: Context, u: Any) -> tuple[Any, None, None]:
+        x, out = (dual.array(v) for v in ctx.saved_tensors)
+        kernel, stride = ctx.attrs["kernel"], ctx.attrs["stride"]
+        if dual.is_tensor(u):
+            return MaxPoolSelect.apply(u, x, out, kernel=kernel, stride=stride), None, None
+        return max_pool_select_arrays(u, x, out, kernel, stride), None, None
+
+
+class MaxPoolSelect(Function):
+    """The adjoint of `MaxPoolGrad`: each window's mean over its tied maxima."""
+    op_name = "max_pool2d_select"
+    differentiable_backward = True
+
+    @staticmethod
+    def forward(ctx: Context, u: np.ndarray, x: np.ndarray, out: np.ndarray, kernel: Pair,
+                stride: Pair) -> np.ndarray:
+        ctx.save_for_backward(x, out)
+        return max_pool_select_arrays(u, x, out, kernel, stride)
+
+    @staticmethod
+    def backward(ctx: Context, grad: Any) -> tuple[Any, None, None]:
+        x, out = (dual.array(v) for v in ctx.saved_tensors)
+        kernel, stride = ctx.attrs["kernel"], ctx.attrs["stride"]
+        if dual.is_tensor(grad):
+            return MaxPoolGrad.apply(grad, x, out, kernel=kernel, stride=stride), None, None
+        return max_pool_grad_arrays(grad, x, out, kernel, stride), None, None
 
 
 def _pool_args(op: str, x: Tensor, kernel_size: Any, stride: Any) -> tuple[tuple[int, int], tuple[int, int]]:

@@ -1,34 +1,43 @@
-"""Reductions: sum and max over axes (max's gradient is shared evenly among tied maxima)."""
+"""Reductions: sum and max over axes (max's gradient is shared evenly among tied maxima).
+
+The backward passes are written with `dual`, so they also run on tensors when the backward is
+recorded (`create_graph=True`).
+"""
 from __future__ import annotations
+
+from typing import Any
 
 import numpy as np
 
 from ..autograd.function import Context, Function
+from . import dual
 
 
-def _expand_reduced(grad: np.ndarray, shape: tuple[int, ...], axis: tuple[int, ...], keepdims: bool) -> np.ndarray:
-    """Re-insert the reduced axes of `grad` as size-1 dims so it broadcasts against `shape`."""
-    if not keepdims:
-        grad = np.expand_dims(grad, axis) if axis else grad.reshape((1,) * len(shape))
-    return grad
+def _kept_shape(shape: tuple[int, ...], axis: tuple[int, ...]) -> tuple[int, ...]:
+    """`shape` with the reduced axes kept as size 1."""
+    return tuple(1 if i in axis else n for i, n in enumerate(shape))
 
 
 class Sum(Function):
+    differentiable_backward = True
+
     @staticmethod
     def forward(ctx: Context, a: np.ndarray, axis: tuple[int, ...], keepdims: bool) -> np.ndarray:
         ctx.save_for_backward(a.shape)
         return np.asarray(a.sum(axis=axis or None, keepdims=keepdims))
 
     @staticmethod
-    def backward(ctx: Context, grad: np.ndarray) -> np.ndarray:
+    def backward(ctx: Context, grad: Any) -> Any:
         (shape,) = ctx.saved_tensors
         axis = ctx.attrs["axis"] or tuple(range(len(shape)))
-        g = _expand_reduced(grad, shape, axis, ctx.attrs["keepdims"])
-        return np.broadcast_to(g, shape)
+        g = dual.reshape(grad, _kept_shape(shape, axis))  # re-insert the reduced axes as size 1
+        return dual.broadcast_to(g, shape)
 
 
 class Max(Function):
     """Maximum over axes; equal maxima share the gradient evenly."""
+
+    differentiable_backward = True
 
     @staticmethod
     def forward(ctx: Context, a: np.ndarray, axis: tuple[int, ...], keepdims: bool) -> np.ndarray:
@@ -41,10 +50,11 @@ class Max(Function):
         return out if keepdims else np.asarray(out.reshape([n for i, n in enumerate(a.shape) if i not in axes]))
 
     @staticmethod
-    def backward(ctx: Context, grad: np.ndarray) -> np.ndarray:
+    def backward(ctx: Context, grad: Any) -> Any:
         a, out = ctx.saved_tensors
+        a, out = dual.array(a), dual.array(out)  # which elements won is a constant of the gradient
         axes = ctx.attrs["axis"] or tuple(range(a.ndim))
         winners = a == out
         count = winners.sum(axis=axes, keepdims=True)
-        g = grad.reshape(out.shape)
-        return winners * (g / count)
+        g = dual.reshape(grad, out.shape)
+        return (g / count) * winners

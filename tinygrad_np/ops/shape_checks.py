@@ -19,8 +19,9 @@ def broadcast_shape(op: str, a: tuple[int, ...], b: tuple[int, ...]) -> tuple[in
         raise ValueError(f"{op}: shapes {a} and {b} cannot be broadcast together") from None
 
 
-def normalize_axis(axis: int | Sequence[int] | None, ndim: int, op: str) -> tuple[int, ...]:
-    """Axes as a sorted tuple of non-negative ints; () means all axes for reductions."""
+def normalize_axis(axis: int | Sequence[int] | None, ndim: int, op: str, name: str = "axis") -> tuple[int, ...]:
+    """Axes as a sorted tuple of non-negative ints; () means all axes for reductions. `name` is
+    the argument's name in messages ("axis", or "dim" for PyTorch's spelling)."""
     if axis is None:
         return ()
     axes: tuple[Any, ...]
@@ -30,29 +31,47 @@ def normalize_axis(axis: int | Sequence[int] | None, ndim: int, op: str) -> tupl
         axes = (axis,)
     out = []
     for ax in axes:
-        if not isinstance(ax, (int, np.integer)):
-            raise TypeError(f"{op}: axis must be an int or a tuple of ints, got {axis!r}")
-        if not -ndim <= ax < max(ndim, 1):
-            raise ValueError(f"{op}: axis {ax} is out of range for a tensor with {ndim} dims")
+        if not isinstance(ax, (int, np.integer)) or isinstance(ax, bool):
+            raise TypeError(f"{op}: {name} must be an int or a tuple of ints, got {axis!r}")
+        if not -max(ndim, 1) <= ax < max(ndim, 1):
+            raise IndexOutOfRange(f"{op}: {name} {ax} is out of range for a tensor with {ndim} dims")
         out.append(int(ax) % max(ndim, 1))
     if len(set(out)) != len(out):
-        raise ValueError(f"{op}: repeated axis in {axis!r}")
+        raise ValueError(f"{op}: repeated {name} in {axis!r}")
     return tuple(sorted(out))
 
 
-def resolve_shape(old: tuple[int, ...], new: Sequence[Any]) -> tuple[int, ...]:
+def single_axis(dim: Any, ndim: int, op: str, name: str = "dim") -> int:
+    """One axis as a non-negative int; a 0-d tensor accepts 0 and -1 (as PyTorch)."""
+    if not isinstance(dim, (int, np.integer)) or isinstance(dim, bool):
+        raise TypeError(f"{op}: {name} must be an int, got {dim!r}")
+    if not -max(ndim, 1) <= dim < max(ndim, 1):
+        raise IndexOutOfRange(f"{op}: {name} {dim} is out of range for a tensor with {ndim} dims")
+    return int(dim) % max(ndim, 1)
+
+
+def reduce_axes(op: str, ndim: int, dim: Any, axis: Any) -> tuple[int, ...]:
+    """The axes a reduction runs over, from PyTorch's `dim` or NumPy's `axis` (not both);
+    () means all axes (also for any valid axis of a 0-d tensor)."""
+    if dim is not None and axis is not None:
+        raise TypeError(f"{op}: give dim or axis, not both (got dim={dim!r}, axis={axis!r})")
+    axes = normalize_axis(axis if dim is None else dim, ndim, op, "axis" if dim is None else "dim")
+    return axes if ndim else ()
+
+
+def resolve_shape(old: tuple[int, ...], new: Sequence[Any], op: str = "reshape") -> tuple[int, ...]:
     """Check a reshape target (one -1 allowed) against the element count."""
     new = tuple(int(n) for n in new)
     size = int(np.prod(old))
     if new.count(-1) > 1 or any(n < -1 for n in new):
-        raise ValueError(f"reshape: invalid target shape {new}")
+        raise ValueError(f"{op}: invalid target shape {new}")
     if -1 in new:
         known = int(np.prod([n for n in new if n != -1]))
         if known == 0 or size % known:
-            raise ValueError(f"reshape: cannot reshape {old} ({size} elements) into {new}")
+            raise ValueError(f"{op}: cannot reshape {old} ({size} elements) into {new}")
         new = tuple(size // known if n == -1 else n for n in new)
     if int(np.prod(new)) != size:
-        raise ValueError(f"reshape: cannot reshape {old} ({size} elements) into {new}")
+        raise ValueError(f"{op}: cannot reshape {old} ({size} elements) into {new}")
     return new
 
 

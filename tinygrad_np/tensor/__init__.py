@@ -1,4 +1,5 @@
-"""`Tensor` and `as_tensor`; the class is assembled from base.py, math.py, shaping.py and tensor.py."""
+"""`Tensor` and `as_tensor`; the class is assembled from base.py, math.py, shaping.py, reductions.py
+and tensor.py, each class adding methods to the one before."""
 from .base import TensorBase
 from .tensor import Tensor, as_tensor
 

@@ -1,14 +1,17 @@
 """`TensorBase`: the state of a tensor (data, gradient, place on the tape, version counter) and
-Python's operators. `Tensor` (tensor.py) adds the methods, family by family, in subclasses:
-base.py -> math.py (elementwise, reductions) -> shaping.py (movement, indexing) -> tensor.py."""
+Python's operators, size()/numel(), fill_/zero_. `Tensor` (tensor.py) adds the methods, family by
+family, in subclasses: base.py -> math.py (elementwise) -> shaping.py (movement, indexing) ->
+reductions.py (sums, extremes, statistics, softmax) -> tensor.py (contractions, conv, pooling,
+dtype conversions)."""
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, TypeVar, cast
+from typing import TYPE_CHECKING, Any, TypeVar, cast, overload
 
 import numpy as np
 
 from ..autograd import engine
 from ..autograd.function import Context
+from ..autograd.grad_mode import is_grad_enabled
 from ..autograd.versions import VersionCounter
 from ..ops import elementwise
 from ..ops import shape_checks as checks
@@ -131,10 +134,26 @@ class TensorBase:
         """The number of dimensions."""
         return self._data.ndim
 
-    @property
-    def size(self) -> int:
+    @overload
+    def size(self, dim: None = None) -> tuple[int, ...]: ...
+    @overload
+    def size(self, dim: int) -> int: ...
+
+    def size(self, dim: int | None = None) -> tuple[int, ...] | int:
+        """The shape (like PyTorch's `x.size()`), or the size of dimension `dim`."""
+        if dim is None:
+            return self._data.shape
+        if self.ndim == 0:
+            raise ValueError(f"size: a 0-d tensor has no dimensions, got dim={dim!r}")
+        return self._data.shape[checks.single_axis(dim, self.ndim, "size")]
+
+    def numel(self) -> int:
         """The number of elements."""
         return self._data.size
+
+    def dim(self) -> int:
+        """The number of dimensions (as `ndim`)."""
+        return self._data.ndim
 
     @property
     def is_leaf(self) -> bool:
@@ -155,6 +174,10 @@ class TensorBase:
         """The underlying ndarray (shared, not copied), like `.data`."""
         return self.data
 
+    def tolist(self) -> Any:
+        """The data as (nested lists of) Python numbers."""
+        return self._data.tolist()
+
     def item(self) -> float | int | bool:
         """The value of a one-element tensor as a Python number."""
         if self._data.size != 1:
@@ -166,6 +189,34 @@ class TensorBase:
         out = _new(self._data, name=self.name)
         out._guard = self._counter()
         return out
+
+    def detach_(self: T) -> T:
+        """Cut this tensor from the graph in place: it becomes a leaf that does not require grad."""
+        self._ctx = None
+        self.requires_grad = False
+        return self
+
+    def fill_(self: T, value: Any) -> T:
+        """Write `value` into every element, in place (a new version of the data, see `.data`).
+
+        Allowed where no graph can see it: on tensors that do not require grad, or inside
+        `tg.no_grad()` (as PyTorch, e.g. to reset a parameter). In-place ops are not recorded on
+        the tape, so on a tensor in a graph (with grad mode on) this raises."""
+        if self.requires_grad and is_grad_enabled():
+            kind = "a leaf" if self._ctx is None else "a non-leaf"
+            raise RuntimeError(f"fill_: {kind} tensor {self._describe()} that requires grad cannot be changed "
+                               "in place while grad mode is on; wrap the update in `with tg.no_grad():`")
+        if isinstance(value, TensorBase):
+            if value._data.size != 1:
+                raise ValueError(f"fill_: value must be a number or a one-element tensor, got shape {value.shape}")
+            value = value._data.reshape(())
+        self._data[...] = value
+        self._counter().bump()
+        return self
+
+    def zero_(self: T) -> T:
+        """Set every element to 0, in place (see `fill_`)."""
+        return self.fill_(0)
 
     def zero_grad(self) -> None:
         """Forget the accumulated gradient."""
@@ -193,9 +244,17 @@ class TensorBase:
             raise TypeError(f"astype: dtype {dtype} is not supported; give a numeric dtype")
         return elementwise.Cast.apply(self, dtype=dtype)
 
-    def backward(self, grad: Any = None, retain_graph: bool = False) -> None:
-        """Accumulate d(self)/d(leaf) into `.grad` of every leaf that requires grad."""
-        engine.backward(self, grad, retain_graph)
+    def backward(self, grad: Any = None, retain_graph: bool = False, create_graph: bool = False) -> None:
+        """Accumulate d(self)/d(leaf) into `.grad` of every leaf that requires grad.
+
+        `.grad` is an ndarray, never on the tape; for gradients that can be differentiated again use
+        `tg.grad(outputs, inputs, create_graph=True)`, which returns them as tensors.
+        """
+        if create_graph:
+            raise ValueError("backward: .grad holds plain arrays, so create_graph=True is not supported "
+                             "here; use tg.grad(output, inputs, create_graph=True), which returns the "
+                             "gradients as tensors on the tape")
+        engine.backward(cast("Tensor", self), grad, retain_graph)
 
     def _accumulate(self, g: np.ndarray) -> None:
         if self.grad is None:
@@ -276,3 +335,28 @@ class TensorBase:
     def ne(self, o: Any) -> Tensor:
         """Elementwise !=, as a bool tensor (no gradient)."""
         return self._compare(o, np.not_equal)
+
+    # logical operators of bool (and bitwise of integer) tensors: no gradient
+    def _logical(self, o: Any, fn: Any) -> Tensor:
+        other = o._data if isinstance(o, TensorBase) else np.asarray(o)
+        for arr in (self._data, other):
+            if arr.dtype.kind not in "biu":
+                raise TypeError(f"{fn.__name__}: needs bool or integer tensors, got dtype {arr.dtype}")
+        checks.broadcast_shape(fn.__name__, self.shape, other.shape)
+        return _new(fn(self._data, other))
+
+    def __and__(self, o: Any) -> Tensor: return self._logical(o, np.bitwise_and)
+    def __rand__(self, o: Any) -> Tensor: return self._logical(o, np.bitwise_and)
+    def __or__(self, o: Any) -> Tensor: return self._logical(o, np.bitwise_or)
+    def __ror__(self, o: Any) -> Tensor: return self._logical(o, np.bitwise_or)
+    def __xor__(self, o: Any) -> Tensor: return self._logical(o, np.bitwise_xor)
+    def __rxor__(self, o: Any) -> Tensor: return self._logical(o, np.bitwise_xor)
+
+    def __invert__(self) -> Tensor:
+        if self._data.dtype.kind not in "biu":
+            raise TypeError(f"invert: needs a bool or integer tensor, got dtype {self.dtype}")
+        return _new(np.invert(self._data))
+
+    def logical_not(self) -> Tensor:
+        """Elementwise not, as a bool tensor (no gradient); 0 is False, anything else True."""
+        return _new(np.logical_not(self._data))

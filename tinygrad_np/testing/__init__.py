@@ -6,8 +6,9 @@ import importlib
 from typing import Any
 
 from .gradcheck import GradcheckError, gradcheck
+from .gradgradcheck import gradgradcheck
 
-__all__ = ["gradcheck", "GradcheckError", "strategies"]
+__all__ = ["gradcheck", "gradgradcheck", "GradcheckError", "strategies"]
 
 
 def __getattr__(name: str) -> Any:

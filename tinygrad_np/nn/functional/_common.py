@@ -71,10 +71,3 @@ def check_probability(p: Any, op: str) -> float:
     return float(p)
 
 
-def generator(rng: Any, op: str) -> np.random.Generator:
-    """A np.random.Generator from an int seed, a Generator (used as is) or None (fresh, unseeded)."""
-    if rng is None or isinstance(rng, np.random.Generator):
-        return np.random.default_rng(rng)
-    if isinstance(rng, (int, np.integer, np.random.SeedSequence)) and not isinstance(rng, bool):
-        return np.random.default_rng(rng)
-    raise TypeError(f"{op}: rng must be an int seed, a np.random.Generator or None, got {type(rng).__name__}")

@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from ...ops.elementwise import Softplus
+from ...ops.activation import Softplus
 from ...ops.special import erf
 from ...tensor import Tensor
 from ._common import constant, lift
@@ -80,14 +80,19 @@ def _dim(dim: int | None, axis: int | None, op: str) -> int:
 
 
 def softplus(input: Tensor, beta: float = 1.0, threshold: float = 20.0) -> Tensor:
-    """log(1 + exp(beta x)) / beta, and x itself where beta x > threshold (as PyTorch)."""
+    """log(1 + exp(beta x)) / beta, and x itself where beta x > threshold (as PyTorch).
+
+    The softplus primitive alone when no element is past the threshold (the usual case), so the
+    graph holds one op (which ONNX export maps to Softplus).
+    """
     x = _float_tensor(input, "softplus")
-    if beta == 1.0 and threshold == math.inf:
-        return Softplus.apply(x)
     if beta == 0:
         raise ValueError("softplus: beta must be non-zero")
-    linear = constant(x.data * beta > threshold, x)
-    smooth = Softplus.apply(x * beta) / beta if beta != 1.0 else Softplus.apply(x)
+    smooth = Softplus.apply(x) if beta == 1.0 else Softplus.apply(x * beta) / beta
+    past = x.data * beta > threshold
+    if not past.any():
+        return smooth
+    linear = constant(past, x)
     return x * linear + smooth * (1.0 - linear)
 
 
@@ -101,7 +106,7 @@ def leaky_relu(input: Tensor, negative_slope: float = 0.01, inplace: bool = Fals
 def elu(input: Tensor, alpha: float = 1.0, inplace: bool = False) -> Tensor:
     """x for x > 0, alpha * (exp(x) - 1) otherwise."""
     x = _float_tensor(input, "elu")
-    return x.relu() + alpha * (x.clip(high=0.0).exp() - 1.0)
+    return x.relu() + alpha * (x.clip(max=0.0).exp() - 1.0)
 
 
 def gelu(input: Tensor, approximate: str = "none") -> Tensor:

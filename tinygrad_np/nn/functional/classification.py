@@ -155,4 +155,4 @@ def _probability_targets(log_probs: Tensor, target: Tensor, w: np.ndarray | None
     if reduction == "none":
         return -terms.sum(class_dim)
     total = -terms.sum()
-    return total if reduction == "sum" else total / (log_probs.size // c)
+    return total if reduction == "sum" else total / (log_probs.numel() // c)

@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from ...ops.elementwise import Softplus
+from ...ops.activation import Softplus
 from ...ops.loss import BinaryCrossEntropy
 from ...tensor import Tensor
 from ._common import broadcastable, check_reduction, constant, lift, reduce_loss, same_shape

@@ -66,7 +66,7 @@ def batch_norm(input: Tensor, running_mean: Any, running_var: Any, weight: Any =
     axes = (0, *range(2, x.ndim))
     stat_shape = (1, c) + (1,) * (x.ndim - 2)
     if training:
-        n = x.size // c
+        n = x.numel() // c
         if n <= 1:
             raise ValueError(f"batch_norm: expected more than 1 value per channel when training, got input "
                              f"of shape {x.shape}")

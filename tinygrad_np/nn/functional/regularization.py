@@ -1,7 +1,7 @@
 """Dropout as in torch.nn.functional, with the random masks drawn from an explicit generator.
 
 `rng` is an int seed, a `np.random.Generator` (drawn from, so successive calls differ) or
-None (a fresh unseeded generator). While training, each element (dropout) or each whole
+None (the default generator, which `tg.manual_seed` seeds). While training, each element (dropout) or each whole
 channel (dropout2d) is kept with probability 1 - p and scaled by 1 / (1 - p); p = 1 gives
 zeros. With training=False the input is returned unchanged. Composites: the input times a
 constant mask.
@@ -12,8 +12,9 @@ from typing import Any
 
 import numpy as np
 
+from ...random import as_generator
 from ...tensor import Tensor
-from ._common import check_probability, constant, generator, lift
+from ._common import check_probability, constant, lift
 
 __all__ = ["dropout", "dropout2d"]
 
@@ -35,7 +36,7 @@ def dropout(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool 
         return x
     if x.dtype.kind != "f":
         raise TypeError(f"dropout: input must be floating point, got dtype {x.dtype}")
-    return _masked(x, p, x.shape, generator(rng, "dropout"))
+    return _masked(x, p, x.shape, as_generator(rng, "dropout"))
 
 
 def dropout2d(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool = False, rng: Any = None) -> Tensor:
@@ -50,4 +51,4 @@ def dropout2d(input: Tensor, p: float = 0.5, training: bool = True, inplace: boo
     if x.dtype.kind != "f":
         raise TypeError(f"dropout2d: input must be floating point, got dtype {x.dtype}")
     mask_shape = x.shape[:-2] + (1, 1)  # one draw per channel
-    return _masked(x, p, mask_shape, generator(rng, "dropout2d"))
+    return _masked(x, p, mask_shape, as_generator(rng, "dropout2d"))
