@@ -41,10 +41,11 @@ def leaf_scopes(out):
 def test_dotted_names_nested_and_sequential():
     model = Outer(np.random.default_rng(0))
     names = [n for n, _ in model.named_parameters()]
-    assert names == ["net.conv1.weight", "net.conv1.bias", "net.t", "net.fc.weight", "net.fc.bias",
+    # PyTorch's order: modules in pre-order, each module's own parameters first ("net.t")
+    assert names == ["net.t", "net.conv1.weight", "net.conv1.bias", "net.fc.weight", "net.fc.bias",
                      "head.0.weight", "head.0.bias", "head.2.weight"]
     assert [p.name for p in model.parameters()] == names  # names are full paths from the root
-    assert [n for n, _ in model.net.named_parameters()][:2] == ["conv1.weight", "conv1.bias"]  # relative
+    assert [n for n, _ in model.net.named_parameters()][:2] == ["t", "conv1.weight"]  # relative
     assert [n for n, _ in model.named_modules()] == ["", "net", "net.conv1", "net.fc", "head", "head.0",
                                                      "head.1", "head.2"]
     assert model.children() == [model.net, model.head]
@@ -56,7 +57,7 @@ def test_reassigning_and_deleting_members():
     model = Block(rng)
     model.t = nn.Parameter(np.ones(2))  # keeps its place in the order
     model.fc = None  # a plain value unregisters the layer
-    assert [n for n, _ in model.named_parameters()] == ["conv1.weight", "conv1.bias", "t"]
+    assert [n for n, _ in model.named_parameters()] == ["t", "conv1.weight", "conv1.bias"]
     del model.conv1
     assert [n for n, _ in model.named_parameters()] == ["t"]
 
@@ -301,12 +302,12 @@ def test_init_functions_write_in_place():
     rng = np.random.default_rng(0)
     t = tg.Tensor(np.zeros((40, 30, 3, 3)))
     arr = t.data
-    assert nn.init.kaiming_uniform_(t, rng, a=0.0) is t
+    assert nn.init.kaiming_uniform_(t, a=0.0, rng=rng) is t
     assert t.data is arr
     assert nn.init.calculate_fan_in_and_fan_out(t.shape) == (270, 360)
     assert np.abs(arr).max() <= math.sqrt(2) * math.sqrt(3 / 270)
     w = tg.Tensor(np.zeros((200, 100)))
-    nn.init.xavier_uniform_(w, rng, gain=2.0)
+    nn.init.xavier_uniform_(w, gain=2.0, rng=rng)
     bound = 2.0 * math.sqrt(6 / 300)
     assert bound * 0.95 < np.abs(w.data).max() <= bound
     nn.init.normal_(w, 1.0, 0.5, rng)
@@ -318,7 +319,7 @@ def test_init_functions_write_in_place():
     nn.init.zeros_(w)
     assert not w.data.any()
     with pytest.raises(ValueError, match=r"at least 2 dims, got shape \(5,\)"):
-        nn.init.xavier_uniform_(tg.Tensor(np.zeros(5)), rng)
+        nn.init.xavier_uniform_(tg.Tensor(np.zeros(5)), rng=rng)
     with pytest.raises(TypeError, match=r"init.uniform_: rng must be None, an int seed or a np.random.Generator"):
         nn.init.uniform_(w, 0, 1, rng="42")
     nn.init.uniform_(w, 0, 1, rng=42)  # an int is a seed

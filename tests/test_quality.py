@@ -15,7 +15,8 @@ import pytest
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 
-PUBLIC_MODULES = ["tinygrad_np", "tinygrad_np.nn", "tinygrad_np.nn.functional", "tinygrad_np.optim",
+PUBLIC_MODULES = ["tinygrad_np", "tinygrad_np.nn", "tinygrad_np.nn.functional", "tinygrad_np.nn.init",
+                  "tinygrad_np.nn.utils", "tinygrad_np.optim", "tinygrad_np.optim.lr_scheduler",
                   "tinygrad_np.data", "tinygrad_np.viz", "tinygrad_np.testing", "tinygrad_np.autograd"]
 
 

@@ -29,8 +29,8 @@ def reset_default(weight: Parameter, bias: Parameter | None, rng: np.random.Gene
     """PyTorch's default init: kaiming_uniform(a=sqrt(5)) for the weight, U(+-1/sqrt(fan_in)) for the bias,
     drawn from `rng` (None: the default generator, see `tg.manual_seed`; or an int seed)."""
     rng = as_generator(rng, layer)
-    init.kaiming_uniform_(weight, rng, a=math.sqrt(5))
+    init.kaiming_uniform_(weight, a=math.sqrt(5), rng=rng)
     if bias is not None:
         fan_in, _ = init.calculate_fan_in_and_fan_out(weight.shape)
         bound = 1.0 / math.sqrt(fan_in)
-        init.uniform_(bias, -bound, bound, rng)
+        init.uniform_(bias, -bound, bound, rng=rng)

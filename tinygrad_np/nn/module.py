@@ -1,8 +1,13 @@
 """`Parameter` and `Module`: the bookkeeping behind `tg.nn` (import them from `tg.nn`).
 
-A Module registers every attribute that is a Parameter or a Module, in assignment order.
-Names are dotted paths: when a Module is assigned as attribute `conv1` of another module,
-its path becomes "conv1" (recursively, "net.conv1" deeper down) and each of its Parameters
+A Module registers every attribute that is a Parameter or a Module, in assignment order, and
+the buffers given to `register_buffer` (tensors that are state but not parameters, such as
+BatchNorm's running statistics). Traversals follow PyTorch: `named_parameters()` walks the
+modules in pre-order and lists each module's own parameters, so names, order and state dict
+keys are those of the same model built with torch.nn.
+
+Names are dotted paths: when a Module is assigned as attribute `conv1` of another module, its
+path becomes "conv1" (recursively, "net.conv1" deeper down) and each of its Parameters
 is renamed to its full path, so `param.name` reads "conv1.weight" in error messages and
 drawings. `named_parameters()` gives names relative to the module it is called on.
 
@@ -15,17 +20,20 @@ scope of the caller (usually ()).
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable, Mapping
-from typing import Any, NamedTuple
+from collections.abc import Callable, Iterator, Mapping
+from typing import Any, TypeVar
 
 import numpy as np
 
 from ..autograd.grad_mode import current_scope, name_scope
 from ..tensor import Tensor
+from . import state_dict as sd
+from .state_dict import IncompatibleKeys
 
 __all__ = ["Parameter", "Module", "RemovableHandle", "IncompatibleKeys"]
 
 ForwardHook = Callable[["Module", tuple[Any, ...], Any], Any]
+M = TypeVar("M", bound="Module")
 
 
 def _join(prefix: str, name: str) -> str:
@@ -33,19 +41,21 @@ def _join(prefix: str, name: str) -> str:
 
 
 class Parameter(Tensor):
-    """A Tensor that always requires grad and is collected by `Module.parameters()`.
+    """A Tensor collected by `Module.parameters()`; it requires grad unless `requires_grad=False`.
 
-    Float data becomes float32 unless `dtype` is given (as for Tensor); the data is copied.
+    Float data becomes float32 unless `dtype` is given (as for Tensor; a Tensor keeps its
+    dtype); the data is copied.
     """
 
-    def __init__(self, data: Any, dtype: Any = None, name: str | None = None):
+    def __init__(self, data: Any, dtype: Any = None, name: str | None = None, requires_grad: bool = True):
         if isinstance(data, Tensor):
+            dtype = data.dtype if dtype is None else dtype
             data = data.data
         arr = np.asarray(data) if dtype is None else np.asarray(data, dtype=dtype)
         if arr.dtype.kind not in "fc":
             raise TypeError(f"Parameter: data must be floating point, got dtype {arr.dtype} "
                             "(pass dtype=np.float32 to convert)")
-        super().__init__(data, requires_grad=True, dtype=dtype, name=name)
+        super().__init__(data, requires_grad=bool(requires_grad), dtype=dtype, name=name)
 
     def __repr__(self) -> str:
         return "Parameter" + super().__repr__()[len("Tensor"):].replace(", requires_grad=True", "")
@@ -62,24 +72,22 @@ class RemovableHandle:
         self._hooks.pop(self._key, None)
 
 
-class IncompatibleKeys(NamedTuple):
-    """What `load_state_dict(strict=False)` skipped."""
-    missing_keys: list[str]
-    unexpected_keys: list[str]
-
-
 class Module:
     """Base class of layers and models: subclass it, assign layers/Parameters, define `forward`."""
 
     _next_hook_id = 0
     # set with object.__setattr__ in __init__ (they must not go through the registration below)
     _members: dict[str, Any]
+    _buffers: dict[str, Tensor | None]
+    _non_persistent: set[str]
     _forward_hooks: dict[int, ForwardHook]
     _path: str
     training: bool
 
     def __init__(self) -> None:
         object.__setattr__(self, "_members", {})  # name -> Parameter | Module, in assignment order
+        object.__setattr__(self, "_buffers", {})  # name -> Tensor | None, in registration order
+        object.__setattr__(self, "_non_persistent", set())
         object.__setattr__(self, "_forward_hooks", {})
         object.__setattr__(self, "_path", "")
         object.__setattr__(self, "training", True)
@@ -94,9 +102,17 @@ class Module:
             if isinstance(value, Module) and any(m is self for m in value.modules()):
                 raise ValueError(f"{type(self).__name__}: cannot assign {name!r}: the module contains "
                                  f"{type(self).__name__} itself, which would make a cycle")
+            self._buffers.pop(name, None)
+            self._non_persistent.discard(name)
             members[name] = value
             object.__setattr__(self, name, value)
             self._name_member(name, value)
+            return
+        buffers = self.__dict__.get("_buffers")
+        if buffers is not None and name in buffers:  # assigning a registered buffer replaces it
+            buffers[name] = _as_buffer(value, f"{type(self).__name__}: buffer {name!r}")
+            object.__setattr__(self, name, buffers[name])
+            self._name_member(name, buffers[name])
             return
         if members is not None and name in members:
             del members[name]
@@ -104,18 +120,70 @@ class Module:
 
     def __delattr__(self, name: str) -> None:
         self.__dict__.get("_members", {}).pop(name, None)
+        self.__dict__.get("_buffers", {}).pop(name, None)
+        self.__dict__.get("_non_persistent", set()).discard(name)
         object.__delattr__(self, name)
 
-    def _name_member(self, name: str, value: Parameter | Module) -> None:
-        full = _join(self._path, name)
-        if isinstance(value, Parameter):
-            value.name = full
+    def _check_new_name(self, name: Any, what: str) -> None:
+        owner = type(self).__name__
+        if "_members" not in self.__dict__:
+            raise RuntimeError(f"{owner}: call super().__init__() at the start of __init__ before "
+                               f"registering {what} {name!r}")
+        if not isinstance(name, str):
+            raise TypeError(f"{owner}: {what} name must be a str, got {type(name).__name__}")
+        if not name or "." in name:
+            raise ValueError(f"{owner}: {what} name must be non-empty and contain no '.', got {name!r}")
+        same_kind = {"buffer": name in self._buffers,
+                     "parameter": isinstance(self._members.get(name), Parameter),
+                     "module": isinstance(self._members.get(name), Module)}[what]
+        if hasattr(self, name) and not same_kind:
+            raise ValueError(f"{owner}: cannot register {what} {name!r}: the attribute already exists")
+
+    def register_buffer(self, name: str, tensor: Any, persistent: bool = True) -> None:
+        """Add a buffer: a tensor that is state but not a parameter (e.g. running statistics).
+
+        `tensor` is a Tensor (kept as is), an ndarray (copied into a Tensor of its dtype) or
+        None (no value; skipped by `buffers()` and the state dict). Persistent buffers are in
+        `state_dict()`. Reassigning `self.name = value` later replaces the buffer.
+        """
+        self._check_new_name(name, "buffer")
+        self._members.pop(name, None)
+        self._buffers[name] = _as_buffer(tensor, f"{type(self).__name__}.register_buffer: {name!r}")
+        if persistent:
+            self._non_persistent.discard(name)
         else:
+            self._non_persistent.add(name)
+        object.__setattr__(self, name, self._buffers[name])
+        self._name_member(name, self._buffers[name])
+
+    def register_parameter(self, name: str, param: Parameter | None) -> None:
+        """Add a parameter under `name` (None sets a plain attribute with no parameter)."""
+        self._check_new_name(name, "parameter")
+        if param is not None and not isinstance(param, Parameter):
+            raise TypeError(f"{type(self).__name__}.register_parameter: {name!r} must be a Parameter or None, "
+                            f"got {type(param).__name__}")
+        setattr(self, name, param)
+
+    def add_module(self, name: str, module: Module | None) -> None:
+        """Add a submodule under `name` (same as assigning the attribute)."""
+        self._check_new_name(name, "module")
+        if module is not None and not isinstance(module, Module):
+            raise TypeError(f"{type(self).__name__}.add_module: {name!r} must be a Module or None, "
+                            f"got {type(module).__name__}")
+        setattr(self, name, module)
+
+    register_module = add_module
+
+    def _name_member(self, name: str, value: Any) -> None:
+        full = _join(self._path, name)
+        if isinstance(value, Module):
             value._set_path(full)
+        elif isinstance(value, Tensor):
+            value.name = full
 
     def _set_path(self, path: str) -> None:
         object.__setattr__(self, "_path", path)
-        for name, value in self._members.items():
+        for name, value in [*self._members.items(), *self._buffers.items()]:
             self._name_member(name, value)
 
     @property
@@ -132,39 +200,61 @@ class Module:
         """Direct submodules."""
         return [m for _, m in self.named_children()]
 
-    def named_modules(self) -> list[tuple[str, Module]]:
-        """This module ("") and every submodule, pre-order, each once, with dotted names."""
+    def named_modules(self, prefix: str = "") -> list[tuple[str, Module]]:
+        """This module (named `prefix`) and every submodule, pre-order, each once, with dotted names."""
         out: list[tuple[str, Module]] = []
         seen: set = set()
-
-        def visit(module: Module, prefix: str) -> None:
+        stack: list[tuple[str, Module]] = [(prefix, self)]
+        while stack:
+            path, module = stack.pop()
             if id(module) in seen:
-                return
+                continue
             seen.add(id(module))
-            out.append((prefix, module))
-            for name, child in module.named_children():
-                visit(child, _join(prefix, name))
-
-        visit(self, "")
+            out.append((path, module))
+            stack.extend(reversed([(_join(path, n), c) for n, c in module.named_children()]))
         return out
 
     def modules(self) -> list[Module]:
         """This module and every submodule, pre-order."""
         return [m for _, m in self.named_modules()]
 
-    def named_parameters(self) -> list[tuple[str, Parameter]]:
-        """Every parameter once, in assignment order (submodules expanded in place), dotted names."""
-        out: list[tuple[str, Parameter]] = []
-        _collect_parameters(self, "", set(), out)
-        return out
+    def _named_members(self, kind: type, prefix: str, recurse: bool) -> Iterator[tuple[str, Any]]:
+        """Each module's own parameters (kind Parameter) or buffers (kind Tensor), once each."""
+        seen: set = set()
+        for path, module in self.named_modules(prefix) if recurse else [(prefix, self)]:
+            items = module._members if kind is Parameter else module._buffers
+            for name, value in items.items():
+                if isinstance(value, kind) and id(value) not in seen:
+                    seen.add(id(value))
+                    yield _join(path, name), value
 
-    def parameters(self) -> list[Parameter]:
+    def named_parameters(self, prefix: str = "", recurse: bool = True) -> list[tuple[str, Parameter]]:
+        """Every parameter once, with dotted names: pre-order over the modules, each module's own
+        parameters in assignment order (PyTorch's order); only this module's with recurse=False."""
+        return list(self._named_members(Parameter, prefix, recurse))
+
+    def parameters(self, recurse: bool = True) -> list[Parameter]:
         """Every parameter once, in the order of `named_parameters()`."""
-        return [p for _, p in self.named_parameters()]
+        return [p for _, p in self.named_parameters(recurse=recurse)]
+
+    def named_buffers(self, prefix: str = "", recurse: bool = True) -> list[tuple[str, Tensor]]:
+        """Every buffer that is not None once, with dotted names, in the order of `named_parameters()`."""
+        return list(self._named_members(Tensor, prefix, recurse))
+
+    def buffers(self, recurse: bool = True) -> list[Tensor]:
+        """Every buffer that is not None once, in the order of `named_buffers()`."""
+        return [b for _, b in self.named_buffers(recurse=recurse)]
 
     def num_parameters(self) -> int:
         """Total number of scalar parameters."""
         return sum(p.numel() for p in self.parameters())
+
+    def apply(self: M, fn: Callable[[Module], Any]) -> M:
+        """Call `fn` on every submodule (children first, recursively) and then on this module; returns self."""
+        for child in self.children():
+            child.apply(fn)
+        fn(self)
+        return self
 
     # ----------------------------------------------------------------- calling
     def forward(self, *args: Any, **kwargs: Any) -> Any:
@@ -203,64 +293,69 @@ class Module:
         return RemovableHandle(self._forward_hooks, key)
 
     # ------------------------------------------------------------------ modes
-    def train(self, mode: bool = True) -> Module:
+    def train(self: M, mode: bool = True) -> M:
         """Set `.training` on this module and every submodule; returns self."""
+        if not isinstance(mode, (bool, np.bool_)):
+            raise ValueError(f"{type(self).__name__}.train: mode must be a bool, got {mode!r}")
         for m in self.modules():
             object.__setattr__(m, "training", bool(mode))
         return self
 
-    def eval(self) -> Module:
+    def eval(self: M) -> M:
         """Same as `train(False)`."""
         return self.train(False)
 
-    def zero_grad(self) -> None:
-        """Set every parameter's grad to None."""
+    def requires_grad_(self: M, requires_grad: bool = True) -> M:
+        """Set `requires_grad` of every parameter (False freezes them); returns self."""
         for p in self.parameters():
-            p.grad = None
+            p.requires_grad_(requires_grad)
+        return self
+
+    def zero_grad(self, set_to_none: bool = True) -> None:
+        """Set every parameter's grad to None (or fill it with zeros when set_to_none=False)."""
+        for p in self.parameters():
+            if set_to_none or p.grad is None:
+                p.grad = None
+            else:
+                p.grad[...] = 0
+
+    def to(self: M, dtype: Any) -> M:
+        """Convert floating point parameters, buffers and grads to `dtype` (integer buffers are kept;
+        the tensors stay the same objects); "cpu" changes nothing. Returns self."""
+        if isinstance(dtype, str) and dtype == "cpu":
+            return self
+        dt = np.dtype(dtype)
+        if dt.kind != "f":
+            raise TypeError(f"{type(self).__name__}.to: dtype must be a floating point type, got {dt}")
+        for t in [*self.parameters(), *self.buffers()]:
+            if t.dtype.kind == "f" and t.dtype != dt:
+                t.data = t.data.astype(dt)
+                if t.grad is not None:
+                    t.grad = t.grad.astype(dt)
+        return self
+
+    def float(self: M) -> M:
+        """Same as `to(np.float32)`."""
+        return self.to(np.float32)
+
+    def double(self: M) -> M:
+        """Same as `to(np.float64)`."""
+        return self.to(np.float64)
 
     # ------------------------------------------------------------ state dicts
     def state_dict(self) -> dict[str, np.ndarray]:
-        """Copies of the parameter arrays, keyed by dotted name, in `named_parameters()` order."""
-        return {name: p.data.copy() for name, p in self.named_parameters()}
+        """Copies of the arrays of every parameter and persistent buffer, keyed by dotted name, in
+        PyTorch's order (see `tinygrad_np.nn.state_dict`)."""
+        return sd.state_dict(self)
 
     def load_state_dict(self, state: Mapping, strict: bool = True) -> IncompatibleKeys:
-        """Copy arrays from `state` into the parameters in place (cast to each parameter's dtype).
+        """Copy arrays from `state` into the parameters and buffers in place (cast to their dtypes).
 
         All problems are collected first; nothing is written if there is one. Mis-shaped or
         non-numeric entries always raise; missing and unexpected keys raise when `strict`.
+        Values may be arrays, tensors, or anything with `.numpy()`.
         """
-        if not isinstance(state, Mapping):
-            raise TypeError(f"{type(self).__name__}.load_state_dict: expected a mapping of name -> array, "
-                            f"got {type(state).__name__}")
-        params = dict(self.named_parameters())
-        missing = [k for k in params if k not in state]
-        unexpected = [str(k) for k in state if k not in params]
-        bad: list[str] = []
-        arrays: dict[str, np.ndarray] = {}
-        for name, p in params.items():
-            if name not in state:
-                continue
-            value = state[name]
-            arr = np.asarray(value.data if isinstance(value, Tensor) else value)
-            if arr.dtype.kind not in "biuf":
-                bad.append(f"{name}: expected numbers, got {type(value).__name__} of dtype {arr.dtype}")
-            elif arr.shape != p.shape:
-                bad.append(f"{name}: expected {p.shape}, got {arr.shape}")
-            else:
-                arrays[name] = arr
-        if bad or (strict and (missing or unexpected)):
-            lines = [f"{type(self).__name__}.load_state_dict: the state does not match the model:"]
-            if missing and strict:
-                lines.append("  missing keys: " + ", ".join(missing))
-            if unexpected and strict:
-                lines.append("  unexpected keys: " + ", ".join(unexpected))
-            if bad:
-                lines.append("  mis-shaped or invalid entries:")
-                lines.extend("    " + b for b in bad)
-            raise ValueError("\n".join(lines))
-        for name, arr in arrays.items():
-            params[name].data[...] = arr.astype(params[name].dtype, copy=False)
-        return IncompatibleKeys(missing, unexpected)
+        return sd.load_state_dict(self, state, strict)
 
     # ------------------------------------------------------------------- repr
     def extra_repr(self) -> str:
@@ -281,17 +376,12 @@ class Module:
         return head + "\n  " + "\n  ".join(lines) + "\n)"
 
 
-def _collect_parameters(module: Module, prefix: str, seen: set, out: list[tuple[str, Parameter]]) -> None:
-    """Append module's parameters to out in assignment order, submodules expanded in place.
-
-    A plain function, not a closure that calls itself: such a closure is a reference cycle
-    that only the cycle collector frees.
-    """
-    for name, value in module._members.items():
-        if id(value) in seen:
-            continue
-        seen.add(id(value))
+def _as_buffer(value: Any, what: str) -> Tensor | None:
+    """A buffer's tensor: a Tensor as is, an ndarray copied into a Tensor of its dtype, or None."""
+    if value is None or isinstance(value, Tensor):
         if isinstance(value, Parameter):
-            out.append((_join(prefix, name), value))
-        else:
-            _collect_parameters(value, _join(prefix, name), seen, out)
+            raise TypeError(f"{what}: a Parameter cannot be a buffer; assign it as an attribute instead")
+        return value
+    if isinstance(value, np.ndarray):
+        return Tensor(value, dtype=value.dtype)
+    raise TypeError(f"{what}: a buffer must be a Tensor, an ndarray or None, got {type(value).__name__}")
