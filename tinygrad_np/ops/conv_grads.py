@@ -218,7 +218,7 @@ class ConvInputGrad(Function):
     def backward(ctx: Context, u: Any) -> tuple[Any, Any]:
         grad, w = ctx.saved_tensors
         geometry = _geometry(ctx)
-        d_grad = conv(u, w, *geometry) if ctx.needs_input_grad[0] else None
+        d_grad = _fit(conv(u, w, *geometry), grad.shape) if ctx.needs_input_grad[0] else None
         d_w = weight_grad(u, grad, w.shape, *geometry) if ctx.needs_input_grad[1] else None
         return d_grad, d_w
 
@@ -240,8 +240,14 @@ class ConvWeightGrad(Function):
         x, grad = ctx.saved_tensors
         geometry = _geometry(ctx)
         d_x = input_grad(grad, v, x.shape, *geometry) if ctx.needs_input_grad[0] else None
-        d_grad = conv(x, v, *geometry) if ctx.needs_input_grad[1] else None
+        d_grad = _fit(conv(x, v, *geometry), grad.shape) if ctx.needs_input_grad[1] else None
         return d_x, d_grad
+
+
+def _fit(y: Any, shape: tuple[int, ...]) -> Any:
+    """y cropped to the spatial size of `shape`: an input larger than the convolution reads (the
+    output_padding of a transposed convolution) has rows and columns that no output depends on."""
+    return y if tuple(y.shape) == tuple(shape) else y[:, :, :shape[2], :shape[3]]
 
 
 def _geometry(ctx: Any) -> tuple[Pair, Pair, Pair, int]:

@@ -1,45 +1,19 @@
-"""conv_transpose2d (the gradient of conv2d with respect to its input, used as a layer), as a composite.
+"""conv_transpose2d: the gradient of conv2d with respect to its input, used as a layer.
 
 For stride s, padding p, dilation d and output_padding q, the transposed convolution of
-x (N, C_in, H, W) with weight (C_in, C_out / groups, KH, KW) is a stride-1 cross-correlation of
-x with zeros inserted between its pixels ((H - 1) s + 1 rows), padded by d (K - 1) - p
-(plus q at the bottom/right), with the kernel flipped, its two channel axes swapped and
-zeros inserted between its taps (dilation). Output size (H - 1) s - 2p + d (K - 1) + q + 1,
-as in PyTorch. Built from reshape, pad, indexing, concatenation and conv2d, so it needs no
-backward of its own. Inserting zeros costs s^2 times the work of the direct scatter.
+x (N, C_in, H, W) with weight (C_in, C_out / groups, KH, KW) is the input gradient of the conv2d
+(N, C_out, OH, OW) -> (N, C_in, H, W) with that weight, stride, padding, dilation and groups, with
+x as the incoming gradient: `ConvInputGrad` (conv_grads.py), the same lowerings as conv2d's
+backward, differentiable twice. Output size (H - 1) s - 2p + d (K - 1) + q + 1, as in PyTorch;
+output_padding picks which of the sizes that conv2d maps onto H the output has.
 """
 from __future__ import annotations
 
 from typing import Any
 
 from ..tensor import Tensor, as_tensor
-from .conv import conv2d
-from .movement import Concatenate
+from .conv_grads import ConvInputGrad
 from .shape_checks import check_nchw, pair
-
-
-def _spread(t: Tensor, step: tuple[int, int]) -> Tensor:
-    """Insert step - 1 zeros after every element of the last two dims: (.., H, W) -> (.., H*sh, W*sw)
-    (the trailing zeros included)."""
-    sh, sw = step
-    if (sh, sw) == (1, 1):
-        return t
-    lead, (h, w) = t.shape[:-2], t.shape[-2:]
-    nd = len(lead)
-    t = t.reshape(lead + (h, 1, w, 1)).pad(((0, 0),) * nd + ((0, 0), (0, sh - 1), (0, 0), (0, sw - 1)))
-    return t.reshape(lead + (h * sh, w * sw))
-
-
-def _pad_or_crop(t: Tensor, widths: list[tuple[int, int]]) -> Tensor:
-    """Pad the last two dims by non-negative widths; crop by negative ones."""
-    pads = [(max(lo, 0), max(hi, 0)) for lo, hi in widths]
-    if any(lo or hi for lo, hi in pads):
-        t = t.pad(((0, 0), (0, 0), *pads))
-    if any(lo < 0 or hi < 0 for lo, hi in widths):
-        h, w = t.shape[2:]
-        (top, bottom), (left, right) = ((max(-lo, 0), max(-hi, 0)) for lo, hi in widths)
-        t = t[:, :, top:h - bottom, left:w - right]
-    return t
 
 
 def conv_transpose2d(x: Any, weight: Any, bias: Any = None, stride: Any = 1, padding: Any = 0,
@@ -71,17 +45,6 @@ def conv_transpose2d(x: Any, weight: Any, bias: Any = None, stride: Any = 1, pad
         if bias.shape != (c_out,):
             raise ValueError(f"{op}: bias must have shape ({c_out},) for weight {weight.shape} and groups={groups}, "
                              f"got {bias.shape}")
-    # spread x by the stride: (N, C, H*sh, W*sw), the last sh - 1 rows zero, counted in the padding below
-    spread = _spread(x, s)
-    widths = [(d[i] * (k[i] - 1) - p[i], d[i] * (k[i] - 1) - p[i] + q[i] - (s[i] - 1)) for i in range(2)]
-    padded = _pad_or_crop(spread, widths)
-    # flipped kernel, channel axes swapped, taps spread by the dilation: (C_out/g, C_in, KH', KW')
-    kernel = _spread(weight[:, :, ::-1, ::-1].permute(1, 0, 2, 3), d)
-    if d != (1, 1):
-        kernel = kernel[:, :, :(k[0] - 1) * d[0] + 1, :(k[1] - 1) * d[1] + 1]
-    cg = c // groups
-    # per group: (N, C_in/g, H', W') x (C_out/g, C_in/g, KH', KW') -> (N, C_out/g, OH, OW)
-    parts = [conv2d(padded[:, g * cg:(g + 1) * cg] if groups > 1 else padded,
-                    kernel[:, g * cg:(g + 1) * cg] if groups > 1 else kernel) for g in range(groups)]
-    y = parts[0] if groups == 1 else Concatenate.apply(*parts, axis=1)
+    # (N, C_in, H, W) and (C_in, C_out/g, KH, KW) -> (N, C_out, OH, OW): conv2d's input gradient
+    y = ConvInputGrad.apply(x, weight, x_shape=(n, c_out) + out, stride=s, padding=p, dilation=d, groups=groups)
     return y if bias is None else y + bias.reshape(1, c_out, 1, 1)
