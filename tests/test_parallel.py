@@ -1,13 +1,15 @@
 """The thread pool that splits one op over the batch: slicing, results, errors, BLAS threads."""
 import multiprocessing
+import signal
 import threading
+import time
 
 import numpy as np
 import pytest
 from hypothesis import given, strategies as st
 
 import tinygrad_np as tg
-from tinygrad_np import parallel
+from tinygrad_np import conv_algorithms, parallel
 from tinygrad_np.parallel import forced_split
 
 from helpers import check_gradients
@@ -195,3 +197,92 @@ def test_the_cnn_gives_the_same_step_split_or_not():
         grads.append({name: p.grad.copy() for name, p in model.named_parameters()})
     for name in grads[0]:
         np.testing.assert_allclose(grads[1][name], grads[0][name], rtol=1e-10, atol=1e-14)
+
+
+# ------------------------------------------------------------------ interrupts
+def _slow_helper_task(interrupt):
+    """A task whose helper slices sleep 0.3 s and whose first (the caller's) slice calls
+    `interrupt()` 0.1 s in; every slice returns its bounds."""
+    def task(part):
+        if part.start == 0:
+            time.sleep(0.1)
+            interrupt()
+        else:
+            time.sleep(0.3)
+        return ("interrupted call", part.start, part.stop)
+    return task
+
+
+def _bounds_task(k):
+    """A task returning (k, bounds) of its slice; the helper's slice takes 50 ms."""
+    def task(part):
+        if part.start > 0:
+            time.sleep(0.05)
+        return k, part.start, part.stop
+    return task
+
+
+def _then_wait_for_signals(fn, *args):
+    """fn(*args), then a second for a signal still on its way to arrive (it should not)."""
+    fn(*args)
+    time.sleep(1)
+
+
+def _raise_keyboard_interrupt():
+    raise KeyboardInterrupt
+
+
+def _signal_main_thread():
+    signal.pthread_kill(threading.main_thread().ident, signal.SIGINT)
+
+
+def _signal_main_thread_later():
+    threading.Timer(0.1, _signal_main_thread).start()  # arrives while the caller waits
+
+
+needs_main_thread = pytest.mark.skipif(threading.current_thread() is not threading.main_thread()
+                                       or signal.getsignal(signal.SIGINT) is not signal.default_int_handler,
+                                       reason="SIGINT must reach this thread as KeyboardInterrupt")
+
+
+@needs_main_thread
+@pytest.mark.parametrize("interrupt", [_raise_keyboard_interrupt, _signal_main_thread, _signal_main_thread_later],
+                         ids=["raised in the caller's slice", "signal in the caller's slice", "signal while waiting"])
+def test_after_an_interrupt_every_later_call_gets_its_own_results(interrupt):
+    with forced_split(2):
+        with pytest.raises(KeyboardInterrupt):
+            _then_wait_for_signals(parallel.map_slices, 8, 1.0, _slow_helper_task(interrupt))
+        for k in range(5):
+            assert parallel.map_slices(8, 1.0, _bounds_task(k)) == [(k, 0, 4), (k, 4, 8)]
+
+
+@needs_main_thread
+@pytest.mark.parametrize("algorithm", ["band", "im2col"])
+def test_a_conv2d_interrupted_while_a_helper_runs_leaves_later_calls_exact(monkeypatch, algorithm):
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((64, 3, 20, 20)).astype(np.float32)
+    w = rng.standard_normal((6, 3, 5, 5)).astype(np.float32)
+    lowering = "lower_rows" if algorithm == "band" else "im2col"
+    real = getattr(conv_algorithms, lowering)
+
+    first_call = {"caller": True, "helper": True}
+
+    def slow_or_interrupted(xp, *args):
+        role = "caller" if threading.current_thread() is threading.main_thread() else "helper"
+        if first_call[role] and role == "caller":
+            _signal_main_thread_later()  # Ctrl-C at 0.1 s, the caller waiting for its helper...
+        elif role == "helper":
+            time.sleep(0.3 if first_call[role] else 0.05)  # ...still in its slice; later slices slow too
+        first_call[role] = False
+        return real(xp, *args)
+
+    inputs = [x + k for k in range(4)]
+    with conv_algorithms.forced_algorithm(algorithm):
+        with forced_split(2):
+            expected = [tg.conv2d(xk, w).sigmoid().data for xk in inputs]
+        with forced_split(2):
+            monkeypatch.setattr(conv_algorithms, lowering, slow_or_interrupted)
+            with pytest.raises(KeyboardInterrupt):
+                _then_wait_for_signals(lambda: tg.conv2d(x, w).sigmoid())
+            for xk, out in zip(inputs, expected):
+                np.testing.assert_array_equal(tg.conv2d(xk, w).sigmoid().data, out)

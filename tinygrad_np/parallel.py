@@ -4,6 +4,11 @@ NumPy releases the GIL inside its copies, ufunc loops and BLAS calls, so threads
 on their own slice of an array run in parallel. An op that is large enough splits its work into
 one slice per thread; the calling thread does the first slice itself.
 
+Interrupts: Ctrl-C (or any exception a signal handler raises) while helpers run slices is
+raised in the caller only after the helpers have finished their slices, so the pool is idle
+and BLAS's thread count restored when the caller sees it; results are matched to their call,
+so no later call can get an interrupted call's results.
+
 BLAS: while slices that call BLAS run, NumPy's BLAS is held to one thread (each slice's matrix
 products run on the slice's own core), and its previous thread count is restored afterwards.
 Otherwise BLAS's own worker threads, which spin for a while after each product, would compete
@@ -19,7 +24,9 @@ Settings, read at import:
 from __future__ import annotations
 
 import contextlib
+import itertools
 import os
+import queue
 import threading
 from typing import Any, Callable, Iterator, List, Optional, Tuple, TypeVar
 
@@ -58,47 +65,61 @@ _local = threading.local()  # .busy: this thread is already running a slice (no 
 
 
 class _Worker:
-    """One helper thread that runs one slice at a time, woken by an Event: a lighter hand-off
-    than a ThreadPoolExecutor's queue and futures (an empty task there and back, median and
-    90th percentile: 31 and 35 against 35 and 48 microseconds; benchmarks/bench_dispatch.py)."""
+    """One helper thread that runs the slices put in its job queue, one at a time, in order.
+
+    Every job carries the number of the call that gave it, and so does its result: a caller
+    takes only its own results, so a result that nobody collected (a call interrupted by
+    Ctrl-C while this thread ran its slice) can never be mistaken for a later call's.
+    The queues are C `SimpleQueue`s: a put is one call that a signal cannot cut in half, and
+    the hand-off is lighter than a ThreadPoolExecutor's queue and futures (an empty task there
+    and back: benchmarks/bench_dispatch.py)."""
 
     def __init__(self, index: int):
-        self._job: Optional[Tuple[Callable[[slice], Any], slice, Optional[dict]]] = None
-        self._result: Any = None
-        self._error: Optional[BaseException] = None
-        self._start = threading.Event()
-        self._done = threading.Event()
+        self._jobs: "queue.SimpleQueue[Optional[_Job]]" = queue.SimpleQueue()
+        self._results: "queue.SimpleQueue[Tuple[int, Any, Optional[BaseException]]]" = queue.SimpleQueue()
         self._thread = threading.Thread(target=self._loop, name=f"tinygrad_np-{index}", daemon=True)
         self._thread.start()
 
     def _loop(self) -> None:
         while True:
-            self._start.wait()
-            self._start.clear()
-            job = self._job
+            job = self._jobs.get()
             if job is None:  # asked to stop
                 return
-            try:
-                self._result, self._error = _run_marked(*job), None
-            except BaseException as error:  # handed to the caller by wait()
-                self._result, self._error = None, error
-            self._done.set()
+            self._results.put(self._run(*job))
+            del job  # hold nothing of a finished job (its arrays) while waiting for the next
 
-    def submit(self, task: Callable[[slice], Any], part: slice, error_state: Optional[dict]) -> None:
-        self._job = (task, part, error_state)
-        self._done.clear()
-        self._start.set()
+    @staticmethod
+    def _run(call: int, task: Optional[Callable[[slice], Any]], part: slice,
+             error_state: Optional[dict]) -> Tuple[int, Any, Optional[BaseException]]:
+        try:
+            return call, None if task is None else _run_marked(task, part, error_state), None
+        except BaseException as error:  # handed to the caller by result()
+            return call, None, error
 
-    def wait(self) -> Tuple[Any, Optional[BaseException]]:
-        self._done.wait()
-        return self._result, self._error
+    def submit(self, call: int, task: Callable[[slice], Any], part: slice, error_state: Optional[dict]) -> None:
+        self._jobs.put((call, task, part, error_state))
+
+    def result(self, call: int) -> Tuple[Any, Optional[BaseException]]:
+        """(result, error) of this worker's slice of `call`; results of earlier calls that
+        were never collected are dropped."""
+        while True:
+            done, result, error = self._results.get()
+            if done == call:
+                return result, error
+
+    def finish(self) -> None:
+        """Return once every job given so far has finished (their results are dropped)."""
+        fence = next(_calls)
+        self._jobs.put((fence, None, slice(0), None))
+        self.result(fence)
 
     def stop(self) -> None:
-        self._job = None
-        self._start.set()
+        self._jobs.put(None)
         self._thread.join()
 
 
+_Job = Tuple[int, Optional[Callable[[slice], Any]], slice, Optional[dict]]
+_calls = itertools.count(1)  # numbers the calls that hand out slices (and the fences)
 _workers: List[_Worker] = []
 _workers_lock = threading.Lock()    # guards creating and replacing the workers
 _dispatch_lock = threading.Lock()   # one caller at a time uses the workers; others run serially
@@ -232,32 +253,53 @@ def map_slices(n: int, seconds_per_item: float, task: Callable[[slice], T], uses
     `task` must only write where its own slice says (outputs of different slices are disjoint),
     and must not depend on which thread runs it. `uses_blas`: the task calls matrix products.
     The results come back in slice order; the first exception raised by a slice is re-raised,
-    after every slice has finished.
+    after every slice has finished. An interrupt (KeyboardInterrupt from Ctrl-C, or any other
+    exception raised in the calling thread by a signal handler) also waits for the helper
+    threads to finish their slices before it propagates: they are idle and the BLAS thread
+    count is restored when it reaches the caller, and every later call gets its own results.
     """
     pieces = pieces_for(n, seconds_per_item, uses_blas)
     if pieces == 1 or not _dispatch_lock.acquire(blocking=False):
         return [task(slice(0, n))]
     try:
-        parts = split_range(n, pieces)
         with single_threaded_blas() if uses_blas else contextlib.nullcontext():
-            helpers = _get_workers(pieces - 1)
-            error_state = np.geterr()
-            if error_state == _worker_error_state:
-                error_state = None  # nothing to carry over (saves ~8 us per dispatch)
-            for worker, part in zip(helpers, parts[1:]):
-                worker.submit(task, part, error_state)
-            outcomes: List[Tuple[Any, Optional[BaseException]]] = []
-            try:
-                outcomes.append((_run_marked(task, parts[0]), None))
-            except BaseException as error:  # wait for the other slices before raising
-                outcomes.append((None, error))
-            outcomes.extend(worker.wait() for worker in helpers)
+            outcomes = _run_split(split_range(n, pieces), task)
     finally:
         _dispatch_lock.release()
     for _, error in outcomes:
         if error is not None:
             raise error
     return [result for result, _ in outcomes]
+
+
+def _run_split(parts: List[slice], task: Callable[[slice], T]) -> List[Tuple[Any, Optional[BaseException]]]:
+    """(result, error) of each slice: the first run by the calling thread, the others by helpers."""
+    helpers = _get_workers(len(parts) - 1)
+    error_state: Any = np.geterr()
+    if error_state == _worker_error_state:
+        error_state = None  # nothing to carry over (saves ~8 us per dispatch)
+    call = next(_calls)
+    try:
+        for worker, part in zip(helpers, parts[1:]):
+            worker.submit(call, task, part, error_state)
+        outcomes: List[Tuple[Any, Optional[BaseException]]] = [(_run_marked(task, parts[0]), None)]
+        outcomes.extend(worker.result(call) for worker in helpers)
+    except BaseException:  # the caller's slice failed, or an interrupt came in anywhere above
+        _finish_all(helpers)
+        raise
+    return outcomes
+
+
+def _finish_all(helpers: List[_Worker]) -> None:
+    """Wait until every helper has finished the slices it was given; further interrupts while
+    waiting are held back (the one being handled is raised by the caller)."""
+    for worker in helpers:
+        while True:
+            try:
+                worker.finish()
+                break
+            except BaseException:  # a second Ctrl-C: keep waiting, the slices are short
+                continue
 
 
 def for_each_slice(n: int, seconds_per_item: float, task: Callable[[slice], Any], uses_blas: bool = False) -> None:
