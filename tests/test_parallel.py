@@ -278,7 +278,7 @@ def test_a_conv2d_interrupted_while_a_helper_runs_leaves_later_calls_exact(monke
 
     inputs = [x + k for k in range(4)]
     with conv_algorithms.forced_algorithm(algorithm):
-        with forced_split(2):
+        with forced_split(1):
             expected = [tg.conv2d(xk, w).sigmoid().data for xk in inputs]
         with forced_split(2):
             monkeypatch.setattr(conv_algorithms, lowering, slow_or_interrupted)

@@ -209,16 +209,21 @@ def split_range(n: int, pieces: int) -> List[slice]:
     return slices
 
 
+def threads_worth(n: int, seconds_per_item: float) -> int:
+    """How many threads n items of `seconds_per_item` work each are worth (at least 1, at most n),
+    whatever the thread count."""
+    if MIN_SECONDS_PER_THREAD <= 0:
+        return max(1, n)
+    return max(1, min(n, int(n * seconds_per_item / MIN_SECONDS_PER_THREAD)))
+
+
 def pieces_for(n: int, seconds_per_item: float, uses_blas: bool = False) -> int:
     """How many slices to cut range(n) into, for `seconds_per_item` of work per item on one core."""
     if _threads == 1 or n < 2 or getattr(_local, "busy", False):
         return 1
     if uses_blas and not can_limit_blas():
         return 1
-    if MIN_SECONDS_PER_THREAD <= 0:
-        return min(_threads, n)
-    worth = int(n * seconds_per_item / MIN_SECONDS_PER_THREAD)
-    return max(1, min(_threads, n, worth))
+    return min(_threads, threads_worth(n, seconds_per_item))
 
 
 @contextlib.contextmanager
@@ -308,4 +313,5 @@ def for_each_slice(n: int, seconds_per_item: float, task: Callable[[slice], Any]
 
 
 __all__ = ["num_threads", "set_num_threads", "map_slices", "for_each_slice", "split_range",
-           "single_threaded_blas", "can_limit_blas", "pieces_for", "forced_split", "MIN_SECONDS_PER_THREAD"]
+           "single_threaded_blas", "can_limit_blas", "pieces_for", "threads_worth", "forced_split",
+           "MIN_SECONDS_PER_THREAD"]

@@ -1,0 +1,74 @@
+"""What holds with threads: results independent of the thread count, gradients accumulated
+safely by concurrent backward passes, malloc's freed memory bounded with many threads."""
+import contextlib
+
+import numpy as np
+import pytest
+
+import tinygrad_np as tg
+from tinygrad_np import conv_algorithms, parallel
+from tinygrad_np.parallel import forced_split
+
+
+@contextlib.contextmanager
+def threads(count):
+    """Run with `count` threads, splitting only where the work is worth it (as users run)."""
+    previous = parallel.num_threads()
+    parallel.set_num_threads(count)
+    try:
+        yield
+    finally:
+        parallel.set_num_threads(previous)
+
+
+# (batch, channels, size, filters, kernel, stride, padding): the CNN's two layers, a wide
+# strided one, one with padding and an odd batch
+CONV_SHAPES = [(64, 1, 50, 6, 11, 1, 0), (64, 6, 20, 12, 5, 1, 0), (37, 3, 33, 8, 3, 2, 1),
+               (9, 4, 17, 5, 4, 1, 2)]
+
+
+@pytest.mark.parametrize("algorithm", ["band", "im2col", None])
+@pytest.mark.parametrize("shape", CONV_SHAPES, ids=str)
+def test_conv2d_forward_is_bitwise_the_same_on_one_thread_and_two(shape, algorithm):
+    n, c, size, f, k, stride, padding = shape
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((n, c, size, size)).astype(np.float32)
+    w = rng.standard_normal((f, c, k, k)).astype(np.float32)
+    chosen = conv_algorithms.forced_algorithm(algorithm) if algorithm else contextlib.nullcontext()
+    outputs = []
+    with chosen:
+        for settings in (forced_split(1), forced_split(2), threads(1), threads(2)):
+            with settings:
+                outputs.append(tg.conv2d(x, w, stride=stride, padding=padding).sigmoid().data)
+    for out in outputs[1:]:
+        np.testing.assert_array_equal(out, outputs[0])
+
+
+@pytest.mark.parametrize("batch", [1, 16, 64, 256])
+def test_the_seed_cnn_forward_is_bitwise_the_same_on_one_thread_and_two(batch):
+    from models.zhang_cnn import ZhangCNN
+    model = ZhangCNN(rng=0)
+    images = ZhangCNN.preprocess(np.random.default_rng(1).random((batch, 1, 50, 50), dtype=np.float32))
+    outputs = []
+    for settings in (threads(1), threads(2), forced_split(2)):
+        with settings, tg.no_grad():
+            outputs.append(model(images).data)
+    for out in outputs[1:]:
+        np.testing.assert_array_equal(out, outputs[0])
+
+
+@pytest.mark.parametrize("batch", [16, 64])
+def test_the_seed_cnn_gradients_are_bitwise_the_same_on_one_thread_and_two(batch):
+    from models.zhang_cnn import ZhangCNN
+    images = ZhangCNN.preprocess(np.random.default_rng(1).random((batch, 1, 50, 50), dtype=np.float32))
+    labels = np.random.default_rng(2).integers(0, 2, batch)
+    grads = []
+    for settings in (threads(1), threads(2), forced_split(2)):
+        model = ZhangCNN(rng=0)
+        with settings:
+            loss, _ = model.loss(images, labels)
+            loss.backward()
+        grads.append({name: p.grad for name, p in model.named_parameters()})
+    for other in grads[1:]:
+        for name, g in grads[0].items():
+            np.testing.assert_array_equal(other[name], g, err_msg=name)
