@@ -1,5 +1,6 @@
 """The thread pool that splits one op over the batch: slicing, results, errors, BLAS threads."""
 import multiprocessing
+import os
 import signal
 import threading
 import time
@@ -286,3 +287,45 @@ def test_a_conv2d_interrupted_while_a_helper_runs_leaves_later_calls_exact(monke
                 _then_wait_for_signals(lambda: tg.conv2d(x, w).sigmoid())
             for xk, out in zip(inputs, expected):
                 np.testing.assert_array_equal(tg.conv2d(xk, w).sigmoid().data, out)
+
+
+# ------------------------------------------------------------------ BLAS on one thread
+def _blas_thread_counts():
+    from threadpoolctl import threadpool_info
+    return [info["num_threads"] for info in threadpool_info() if info["user_api"] == "blas"]
+
+
+@pytest.mark.skipif(not parallel.can_limit_blas(), reason="threadpoolctl cannot control this BLAS")
+def test_one_thread_holds_blas_to_one_thread_and_more_give_its_threads_back():
+    from threadpoolctl import ThreadpoolController
+    controller = ThreadpoolController()
+    original = parallel.num_threads()
+    with controller.limit(limits=3, user_api="blas"):  # a known count above one to come back to
+        try:
+            parallel.set_num_threads(1)
+            assert set(_blas_thread_counts()) == {1}
+            parallel.set_num_threads(1)  # twice: the count saved first is kept
+            parallel.set_num_threads(2)
+            assert set(_blas_thread_counts()) == {3}
+            with forced_split(1):
+                assert set(_blas_thread_counts()) == {1}
+            assert set(_blas_thread_counts()) == {3}
+        finally:
+            parallel.set_num_threads(original)
+
+
+@pytest.mark.skipif(not parallel.can_limit_blas(), reason="threadpoolctl cannot control this BLAS")
+def test_one_thread_from_the_environment_holds_blas_to_one_thread_at_import():
+    import subprocess
+    import sys
+    script = ("import tinygrad_np, threadpoolctl\n"
+              "for info in threadpoolctl.threadpool_info():\n"
+              "    if info['user_api'] == 'blas':\n"
+              "        print(info['num_threads'])")
+    environ = {k: v for k, v in os.environ.items() if not k.endswith("_NUM_THREADS")}
+    counts = {}
+    for value in ("1", "2"):
+        out = subprocess.run([sys.executable, "-c", script], env={**environ, "TINYGRAD_NP_NUM_THREADS": value,
+                             "OPENBLAS_NUM_THREADS": "2"}, capture_output=True, text=True, check=True)
+        counts[value] = {int(line) for line in out.stdout.split()}
+    assert counts == {"1": {1}, "2": {2}}

@@ -17,9 +17,11 @@ without it (or with a BLAS that it cannot control) slices that call BLAS run one
 and BLAS keeps its own threads.
 
 Settings, read at import:
-- TINYGRAD_NP_NUM_THREADS=k uses k threads; 1 runs everything on the calling thread;
+- TINYGRAD_NP_NUM_THREADS=k uses k threads; 1 runs everything on the calling thread (NumPy's
+  BLAS is then held to one thread too, when threadpoolctl can control it);
 - otherwise OMP_NUM_THREADS if set, otherwise the number of cores this process may run on.
-`set_num_threads(k)` changes it at run time.
+`set_num_threads(k)` changes it at run time (1 holds BLAS to one thread, and a count above 1
+afterwards gives BLAS back its previous thread count).
 """
 from __future__ import annotations
 
@@ -131,7 +133,9 @@ def num_threads() -> int:
 
 
 def set_num_threads(count: int) -> None:
-    """Use `count` threads per op from now on (1 turns splitting off)."""
+    """Use `count` threads per op from now on. 1 turns splitting off and holds NumPy's BLAS to
+    one thread too (everything runs on the calling thread); a count above 1 afterwards gives
+    BLAS back the thread count it had before."""
     global _threads
     if isinstance(count, bool) or not isinstance(count, int) or count < 1:
         raise ValueError(f"set_num_threads: count must be a positive integer, got {count!r}")
@@ -140,6 +144,7 @@ def set_num_threads(count: int) -> None:
             worker.stop()
         _workers.clear()
         _threads = count
+        _hold_blas_to_one_thread(count == 1)
 
 
 def _get_workers(count: int) -> List[_Worker]:
@@ -176,9 +181,30 @@ def _find_blas() -> List[Any]:
     return _blas_libraries
 
 
+_blas_before_one_thread: Optional[List[int]] = None  # BLAS thread counts saved by set_num_threads(1)
+
+
+def _hold_blas_to_one_thread(hold: bool) -> None:
+    """Set every BLAS library to one thread, saving its count (hold), or give back the saved counts."""
+    global _blas_before_one_thread
+    libraries = _find_blas()
+    if hold and _blas_before_one_thread is None:
+        _blas_before_one_thread = [lib.get_num_threads() for lib in libraries]
+        for lib in libraries:
+            lib.set_num_threads(1)
+    elif not hold and _blas_before_one_thread is not None:
+        for lib, count in zip(libraries, _blas_before_one_thread):
+            lib.set_num_threads(count)
+        _blas_before_one_thread = None
+
+
 def can_limit_blas() -> bool:
     """True if NumPy's BLAS threads can be held to one while our slices run."""
     return bool(_find_blas())
+
+
+if _threads == 1:  # TINYGRAD_NP_NUM_THREADS=1 (or OMP_NUM_THREADS=1): BLAS on one thread too
+    _hold_blas_to_one_thread(True)
 
 
 @contextlib.contextmanager
