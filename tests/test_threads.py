@@ -1,6 +1,7 @@
 """What holds with threads: results independent of the thread count, gradients accumulated
 safely by concurrent backward passes, malloc's freed memory bounded with many threads."""
 import contextlib
+import threading
 
 import numpy as np
 import pytest
@@ -72,3 +73,43 @@ def test_the_seed_cnn_gradients_are_bitwise_the_same_on_one_thread_and_two(batch
     for other in grads[1:]:
         for name, g in grads[0].items():
             np.testing.assert_array_equal(other[name], g, err_msg=name)
+
+
+# ------------------------------------------------------------------ concurrent backward
+def test_concurrent_backward_passes_into_one_leaf_lose_no_update():
+    p = tg.Tensor(np.zeros(1 << 20, dtype=np.float32), requires_grad=True)
+    rounds, errors = 200, []
+
+    def run():
+        try:
+            for _ in range(rounds):
+                (p * 1.0).sum().backward()
+        except Exception as error:  # pragma: no cover - reported below
+            errors.append(error)
+
+    workers = [threading.Thread(target=run) for _ in range(2)]
+    for t in workers:
+        t.start()
+    for t in workers:
+        t.join()
+    assert not errors
+    np.testing.assert_array_equal(p.grad, np.full(p.shape, 2 * rounds, dtype=np.float32))
+
+
+def test_concurrent_first_gradients_of_many_leaves_are_all_kept():
+    # the first accumulation creates .grad: two threads must not both create it
+    leaves = [tg.Tensor(np.zeros(1 << 17, dtype=np.float32), requires_grad=True) for _ in range(200)]
+    start = threading.Barrier(2)
+
+    def run():
+        start.wait()
+        for leaf in leaves:
+            (leaf * 1.0).sum().backward()
+
+    workers = [threading.Thread(target=run) for _ in range(2)]
+    for t in workers:
+        t.start()
+    for t in workers:
+        t.join()
+    for leaf in leaves:
+        np.testing.assert_array_equal(leaf.grad, np.full(leaf.shape, 2, dtype=np.float32))

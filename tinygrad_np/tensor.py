@@ -1,6 +1,8 @@
 """`Tensor`: an ndarray with a place on the tape, and the methods users call."""
 from __future__ import annotations
 
+import os
+import threading
 from typing import Any, Optional, Sequence, Tuple, Union
 
 import numpy as np
@@ -11,6 +13,22 @@ from .inplace import VersionCounter
 
 Axis = Optional[Union[int, Tuple[int, ...]]]
 IntOrPair = Union[int, Tuple[int, int]]
+
+#: Gradients are accumulated under a lock, so that backward passes run by several threads at once
+#: into shared leaves lose no update (as in PyTorch); a tensor takes one of these striped locks by id.
+_GRAD_LOCKS: Tuple[threading.Lock, ...] = ()
+
+
+def _new_grad_locks() -> None:
+    """Fresh gradient locks: at import, and in a forked child (where a lock held by another thread
+    of the parent would stay held)."""
+    global _GRAD_LOCKS
+    _GRAD_LOCKS = tuple(threading.Lock() for _ in range(64))
+
+
+_new_grad_locks()
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_new_grad_locks)
 
 
 def _to_array(data: Any, dtype: Any, op: str = "Tensor") -> np.ndarray:
@@ -176,10 +194,11 @@ class Tensor:
         autograd.backward(self, grad, retain_graph)
 
     def _accumulate(self, g: np.ndarray) -> None:
-        if self.grad is None:
-            self.grad = np.array(g, dtype=self.dtype, copy=True)
-        else:
-            self.grad += g
+        with _GRAD_LOCKS[id(self) >> 4 & 63]:  # safe from several threads at once
+            if self.grad is None:
+                self.grad = np.array(g, dtype=self.dtype, copy=True)
+            else:
+                self.grad += g
 
     def _describe(self) -> str:
         label = f"'{self.name}' " if self.name else ""
