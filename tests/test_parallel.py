@@ -326,6 +326,7 @@ def test_one_thread_from_the_environment_holds_blas_to_one_thread_at_import():
     counts = {}
     for value in ("1", "2"):
         out = subprocess.run([sys.executable, "-c", script], env={**environ, "TINYGRAD_NP_NUM_THREADS": value,
-                             "OPENBLAS_NUM_THREADS": "2"}, capture_output=True, text=True, check=True)
+                             "OPENBLAS_NUM_THREADS": "2"}, cwd=os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
+                             capture_output=True, text=True, check=True)
         counts[value] = {int(line) for line in out.stdout.split()}
     assert counts == {"1": {1}, "2": {2}}

@@ -1,14 +1,20 @@
 """What holds with threads: results independent of the thread count, gradients accumulated
 safely by concurrent backward passes, malloc's freed memory bounded with many threads."""
 import contextlib
+import os
+import platform
+import subprocess
+import sys
 import threading
 
 import numpy as np
 import pytest
 
 import tinygrad_np as tg
-from tinygrad_np import conv_algorithms, parallel
+from tinygrad_np import allocator, conv_algorithms, parallel
 from tinygrad_np.parallel import forced_split
+
+ON_GLIBC = platform.system() == "Linux" and platform.libc_ver()[0] == "glibc"
 
 
 @contextlib.contextmanager
@@ -113,3 +119,45 @@ def test_concurrent_first_gradients_of_many_leaves_are_all_kept():
         t.join()
     for leaf in leaves:
         np.testing.assert_array_equal(leaf.grad, np.full(leaf.shape, 2, dtype=np.float32))
+
+
+# ------------------------------------------------------------------ malloc with many threads
+EIGHT_THREADS_FREE_200_MIB = """
+import threading
+import numpy as np
+import tinygrad_np
+
+def resident_bytes():
+    with open("/proc/self/status") as status:
+        return next(int(line.split()[1]) * 1024 for line in status if line.startswith("VmRSS:"))
+
+start = threading.Barrier(8)
+
+def allocate_and_free():
+    start.wait()
+    arrays = [np.ones(1 << 18, dtype=np.float32) for _ in range(200)]  # 200 arrays of 1 MiB, touched
+    del arrays
+
+before = resident_bytes()
+threads = [threading.Thread(target=allocate_and_free) for _ in range(8)]
+for t in threads:
+    t.start()
+for t in threads:
+    t.join()
+print(tinygrad_np.allocator.status, resident_bytes() - before)
+"""
+
+
+@pytest.mark.skipif(not ON_GLIBC, reason="malloc tuning applies to glibc only")
+def test_freed_memory_kept_by_many_threads_stays_within_the_documented_bound():
+    environ = {k: v for k, v in os.environ.items()
+               if k not in allocator._USER_MALLOC_VARIABLES + (allocator.ENV_SWITCH, "GLIBC_TUNABLES")}
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))  # this checkout's tinygrad_np
+    out = subprocess.run([sys.executable, "-c", EIGHT_THREADS_FREE_200_MIB], env=environ, cwd=root,
+                         capture_output=True, text=True, check=True).stdout.split()
+    status, grown = " ".join(out[:-1]), int(out[-1])
+    assert status == "kept"
+    # the resident set also grows by what the interpreter keeps in use (thread states, caches:
+    # a few MiB); everything above that is freed memory malloc kept
+    in_use = 8 << 20
+    assert grown <= allocator.DEFAULT_TRIM_THRESHOLD + in_use, f"resident memory grew by {grown / 2**20:.0f} MiB"
