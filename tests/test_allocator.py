@@ -28,7 +28,8 @@ print(*[faults() for _ in range(5)])
 
 def run_fresh_process(**env: str):
     """(allocator status, page faults of each of 5 rounds) in a new interpreter."""
-    environ = {k: v for k, v in os.environ.items() if k not in allocator._USER_MALLOC_VARIABLES + (allocator.ENV_SWITCH,)}
+    ours = allocator._USER_MALLOC_VARIABLES + (allocator.ENV_SWITCH,)
+    environ = {k: v for k, v in os.environ.items() if k not in ours}
     out = subprocess.run([sys.executable, "-c", FAULTS_PER_BATCH_OF_ARRAYS], env={**environ, **env},
                          capture_output=True, text=True, check=True).stdout.splitlines()
     return out[0], [int(f) for f in out[1].split()]

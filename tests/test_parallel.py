@@ -323,10 +323,10 @@ def test_one_thread_from_the_environment_holds_blas_to_one_thread_at_import():
               "    if info['user_api'] == 'blas':\n"
               "        print(info['num_threads'])")
     environ = {k: v for k, v in os.environ.items() if not k.endswith("_NUM_THREADS")}
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))  # this checkout's tinygrad_np
     counts = {}
     for value in ("1", "2"):
         out = subprocess.run([sys.executable, "-c", script], env={**environ, "TINYGRAD_NP_NUM_THREADS": value,
-                             "OPENBLAS_NUM_THREADS": "2"}, cwd=os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
-                             capture_output=True, text=True, check=True)
+                             "OPENBLAS_NUM_THREADS": "2"}, cwd=root, capture_output=True, text=True, check=True)
         counts[value] = {int(line) for line in out.stdout.split()}
     assert counts == {"1": {1}, "2": {2}}
