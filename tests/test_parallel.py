@@ -330,3 +330,44 @@ def test_one_thread_from_the_environment_holds_blas_to_one_thread_at_import():
                              "OPENBLAS_NUM_THREADS": "2"}, cwd=root, capture_output=True, text=True, check=True)
         counts[value] = {int(line) for line in out.stdout.split()}
     assert counts == {"1": {1}, "2": {2}}
+
+
+@pytest.mark.skipif(not parallel.can_limit_blas(), reason="threadpoolctl cannot control this BLAS")
+def test_blas_stays_on_one_thread_until_the_last_holder_in_any_thread_lets_go():
+    from threadpoolctl import ThreadpoolController
+    a_inside, b_inside, a_left = threading.Event(), threading.Event(), threading.Event()
+    seen = {}
+
+    def a():
+        with parallel.single_threaded_blas():
+            a_inside.set()
+            b_inside.wait()
+        a_left.set()
+
+    def b():
+        a_inside.wait()
+        with parallel.single_threaded_blas():
+            b_inside.set()
+            a_left.wait()
+            seen["b after a left"] = set(_blas_thread_counts())
+
+    with ThreadpoolController().limit(limits=3, user_api="blas"):
+        threads = [threading.Thread(target=a), threading.Thread(target=b)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        seen["after both"] = set(_blas_thread_counts())
+    assert seen == {"b after a left": {1}, "after both": {3}}
+
+
+def test_conv2d_run_by_another_thread_gives_bitwise_the_same_result():
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((16, 1, 50, 50)).astype(np.float32)
+    w = rng.standard_normal((6, 1, 11, 11)).astype(np.float32)
+    expected = tg.conv2d(x, w).data
+    out = []
+    worker = threading.Thread(target=lambda: out.append(tg.conv2d(x, w).data))
+    worker.start()
+    worker.join()
+    np.testing.assert_array_equal(out[0], expected)

@@ -30,7 +30,7 @@ import itertools
 import os
 import queue
 import threading
-from typing import Any, Callable, Iterator, List, Optional, Tuple, TypeVar
+from typing import Any, Callable, Dict, Iterator, List, Optional, Tuple, TypeVar
 
 import numpy as np
 
@@ -155,10 +155,11 @@ def _get_workers(count: int) -> List[_Worker]:
 
 
 def _forget_workers_after_fork() -> None:
-    """A forked child has none of the parent's threads: start new workers when needed."""
-    global _workers_lock, _dispatch_lock
+    """A forked child has none of the parent's threads: start new workers when needed. (If
+    another thread held BLAS to one thread at the fork, it stays held in the child.)"""
+    global _workers_lock, _dispatch_lock, _blas_lock
     _workers.clear()
-    _workers_lock, _dispatch_lock = threading.Lock(), threading.Lock()
+    _workers_lock, _dispatch_lock, _blas_lock = threading.Lock(), threading.Lock(), threading.Lock()
 
 
 if hasattr(os, "register_at_fork"):
@@ -181,21 +182,64 @@ def _find_blas() -> List[Any]:
     return _blas_libraries
 
 
-_blas_before_one_thread: Optional[List[int]] = None  # BLAS thread counts saved by set_num_threads(1)
+# BLAS is held to one thread while anyone needs it so: set_num_threads(1), and every block of
+# single_threaded_blas() in any thread. The first holder saves the thread count, the last one
+# gives it back, so holders in several threads at once cannot hand BLAS its threads back while
+# another still needs one. A BLAS with one pool for the process (OpenBLAS on pthreads, MKL)
+# is held process-wide; one whose limit is per thread (OpenBLAS on OpenMP) per thread.
+_blas_lock = threading.Lock()
+_blas_holds: Dict[Tuple[int, int], List[int]] = {}  # (library, thread or 0) -> [holders, saved count]
+_held_by_setting: Optional[int] = None  # the thread whose set_num_threads(1) holds BLAS
+
+
+def _set_blas_threads(lib: Any, count: int) -> None:
+    # threadpoolctl lets only one "controlling" thread change OpenBLAS's process-wide pool and
+    # silently ignores the others; the holds above are counted under our own lock, so any
+    # thread may set it
+    getattr(lib, "_real_set_num_threads", lib.set_num_threads)(count)
+
+
+def _hold_keys(thread: int) -> List[Tuple[Any, Tuple[int, int]]]:
+    """(library, key of its hold) for each BLAS library, for a hold by `thread`."""
+    return [(lib, (i, thread if getattr(lib, "threading_layer", "") == "openmp" else 0))
+            for i, lib in enumerate(_find_blas())]
+
+
+def _hold_blas(thread: Optional[int] = None) -> None:
+    with _blas_lock:
+        for lib, key in _hold_keys(thread or threading.get_ident()):
+            hold = _blas_holds.get(key)
+            if hold is None:
+                count = lib.get_num_threads()
+                if count != 1:
+                    _set_blas_threads(lib, 1)
+                _blas_holds[key] = [1, count]
+            else:
+                hold[0] += 1
+
+
+def _release_blas(thread: Optional[int] = None) -> None:
+    with _blas_lock:
+        for lib, key in _hold_keys(thread or threading.get_ident()):
+            hold = _blas_holds.get(key)
+            if hold is None:
+                continue
+            hold[0] -= 1
+            if hold[0] == 0:
+                del _blas_holds[key]
+                if hold[1] != 1:
+                    _set_blas_threads(lib, hold[1])
 
 
 def _hold_blas_to_one_thread(hold: bool) -> None:
-    """Set every BLAS library to one thread, saving its count (hold), or give back the saved counts."""
-    global _blas_before_one_thread
-    libraries = _find_blas()
-    if hold and _blas_before_one_thread is None:
-        _blas_before_one_thread = [lib.get_num_threads() for lib in libraries]
-        for lib in libraries:
-            lib.set_num_threads(1)
-    elif not hold and _blas_before_one_thread is not None:
-        for lib, count in zip(libraries, _blas_before_one_thread):
-            lib.set_num_threads(count)
-        _blas_before_one_thread = None
+    """Hold BLAS to one thread for set_num_threads(1), or let go of that hold."""
+    global _held_by_setting
+    if hold and _held_by_setting is None:
+        _held_by_setting = threading.get_ident()
+        _hold_blas(_held_by_setting)
+    elif not hold and _held_by_setting is not None:
+        thread, _held_by_setting = _held_by_setting, None
+        _release_blas(thread)
 
 
 def can_limit_blas() -> bool:
@@ -209,18 +253,13 @@ if _threads == 1:  # TINYGRAD_NP_NUM_THREADS=1 (or OMP_NUM_THREADS=1): BLAS on o
 
 @contextlib.contextmanager
 def single_threaded_blas() -> Iterator[None]:
-    """BLAS on one thread inside the block; each library's previous thread count restored after."""
-    libraries = _find_blas()
-    previous = [lib.get_num_threads() for lib in libraries]
-    for lib, count in zip(libraries, previous):
-        if count != 1:
-            lib.set_num_threads(1)
+    """BLAS on one thread inside the block; its previous thread counts are given back when the
+    last block (in any thread) ends and set_num_threads(1) does not hold it."""
+    _hold_blas()
     try:
         yield
     finally:
-        for lib, count in zip(libraries, previous):
-            if count != 1:
-                lib.set_num_threads(count)
+        _release_blas()
 
 
 # ------------------------------------------------------------------ splitting
