@@ -14,7 +14,8 @@ products run on the slice's own core), and its previous thread count is restored
 Otherwise BLAS's own worker threads, which spin for a while after each product, would compete
 with ours for the same cores. The thread count of the BLAS library is found with threadpoolctl;
 without it (or with a BLAS that it cannot control) slices that call BLAS run one after another
-and BLAS keeps its own threads.
+and BLAS keeps its own threads. Holds on BLAS (`single_threaded_blas`, `set_num_threads(1)`)
+from any number of threads are counted: the count is given back when the last one ends.
 
 Settings, read at import:
 - TINYGRAD_NP_NUM_THREADS=k uses k threads; 1 runs everything on the calling thread (NumPy's
