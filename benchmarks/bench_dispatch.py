@@ -2,7 +2,7 @@
 
     python benchmarks/bench_dispatch.py [--calls 3000]
 
-The hand-off alone, by tinygrad_np's Event-woken worker and by a
+The hand-off alone, by tinygrad_np's worker (woken through a job queue) and by a
 `concurrent.futures.ThreadPoolExecutor` (the calling thread runs its own empty slice in
 between), and a whole `parallel.map_slices` call with two slices, which adds the bookkeeping
 (lock, slicing, NumPy error state); median and 90th percentile in microseconds. This overhead
@@ -51,9 +51,10 @@ def main(argv: list[str] = None) -> None:
         worker = parallel._get_workers(1)[0]
 
         def with_worker():
-            worker.submit(empty, slice(1, 2), None)
+            call = next(parallel._calls)
+            worker.submit(call, empty, slice(1, 2), None)
             empty(0)
-            worker.wait()
+            worker.result(call)
 
         candidates = {"worker hand-off": with_worker, "executor hand-off": with_executor,
                       "map_slices": lambda: parallel.map_slices(2, 1.0, empty)}

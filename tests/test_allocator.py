@@ -28,8 +28,8 @@ print(*[faults() for _ in range(5)])
 
 def run_fresh_process(**env: str):
     """(allocator status, page faults of each of 5 rounds) in a new interpreter."""
-    environ = {k: v for k, v in os.environ.items() if k not in ("MALLOC_TRIM_THRESHOLD_", "MALLOC_MMAP_THRESHOLD_",
-                                                                 allocator.ENV_SWITCH)}
+    ours = allocator._USER_MALLOC_VARIABLES + (allocator.ENV_SWITCH,)
+    environ = {k: v for k, v in os.environ.items() if k not in ours}
     out = subprocess.run([sys.executable, "-c", FAULTS_PER_BATCH_OF_ARRAYS], env={**environ, **env},
                          capture_output=True, text=True, check=True).stdout.splitlines()
     return out[0], [int(f) for f in out[1].split()]
@@ -49,14 +49,16 @@ def test_freed_arrays_are_reused_without_page_faults():
 def test_environment_switch_and_users_own_malloc_settings_are_respected():
     status, _ = run_fresh_process(TINYGRAD_NP_KEEP_FREED_MEMORY="0")
     assert status == "left as it is (TINYGRAD_NP_KEEP_FREED_MEMORY=0)"
-    status, _ = run_fresh_process(MALLOC_TRIM_THRESHOLD_="1048576")
-    assert status == "left as it is (MALLOC_*_THRESHOLD_ set in the environment)"
+    for variable, value in (("MALLOC_TRIM_THRESHOLD_", "1048576"), ("MALLOC_ARENA_MAX", "4")):
+        status, _ = run_fresh_process(**{variable: value})
+        assert status == "left as it is (MALLOC_*_THRESHOLD_ or MALLOC_ARENA_MAX set in the environment)"
 
 
 @pytest.mark.parametrize(("kwargs", "shown"), [
     ({"trim_threshold": 0}, "trim_threshold must be an int in (0, 2**31), got 0"),
     ({"mmap_threshold": 1.5}, "mmap_threshold must be an int in (0, 2**31), got 1.5"),
     ({"trim_threshold": 2 ** 31}, "got 2147483648"),
+    ({"arenas": 0}, "arenas must be an int in (0, 2**31), got 0"),
 ])
 def test_bad_thresholds_are_named(kwargs, shown):
     with pytest.raises(ValueError, match=r"keep_freed_memory: ") as info:

@@ -77,3 +77,9 @@ def test_bench_dispatch_reports_the_three_hand_offs():
     text = run_text("bench_dispatch.py", "--calls", "20")
     assert [line.split(" median")[0].strip() for line in text.splitlines()] == [
         "worker hand-off", "executor hand-off", "map_slices"]
+
+
+def test_bench_malloc_reports_memory_kept_and_faults_per_setting():
+    result = run_json("bench_malloc.py", "--runs", "1", "--steps", "2")
+    assert set(result["kept_mib_after_8_threads_free_200_mib"]) == {"as imported", "thresholds only", "off"}
+    assert set(result["cnn"]["off"]) == {"train 64", "infer 64", "train 256", "infer 256"}

@@ -1,6 +1,9 @@
 """The thread pool that splits one op over the batch: slicing, results, errors, BLAS threads."""
 import multiprocessing
+import os
+import signal
 import threading
+import time
 
 import numpy as np
 import pytest
@@ -9,6 +12,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import tinygrad_np as tg
+from tinygrad_np.ops import conv_lowerings as conv_algorithms
 from tinygrad_np.ops import parallel
 from tinygrad_np.ops.parallel import forced_split
 
@@ -197,3 +201,176 @@ def test_the_cnn_gives_the_same_step_split_or_not():
         grads.append({name: p.grad.copy() for name, p in model.named_parameters()})
     for name in grads[0]:
         np.testing.assert_allclose(grads[1][name], grads[0][name], rtol=1e-10, atol=1e-14)
+
+
+# ------------------------------------------------------------------ interrupts
+def _slow_helper_task(interrupt):
+    """A task whose helper slices sleep 0.3 s and whose first (the caller's) slice calls
+    `interrupt()` 0.1 s in; every slice returns its bounds."""
+    def task(part):
+        if part.start == 0:
+            time.sleep(0.1)
+            interrupt()
+        else:
+            time.sleep(0.3)
+        return ("interrupted call", part.start, part.stop)
+    return task
+
+
+def _bounds_task(k):
+    """A task returning (k, bounds) of its slice; the helper's slice takes 50 ms."""
+    def task(part):
+        if part.start > 0:
+            time.sleep(0.05)
+        return k, part.start, part.stop
+    return task
+
+
+def _then_wait_for_signals(fn, *args):
+    """fn(*args), then a second for a signal still on its way to arrive (it should not)."""
+    fn(*args)
+    time.sleep(1)
+
+
+def _raise_keyboard_interrupt():
+    raise KeyboardInterrupt
+
+
+def _signal_main_thread():
+    signal.pthread_kill(threading.main_thread().ident, signal.SIGINT)
+
+
+def _signal_main_thread_later():
+    threading.Timer(0.1, _signal_main_thread).start()  # arrives while the caller waits
+
+
+needs_main_thread = pytest.mark.skipif(threading.current_thread() is not threading.main_thread()
+                                       or signal.getsignal(signal.SIGINT) is not signal.default_int_handler,
+                                       reason="SIGINT must reach this thread as KeyboardInterrupt")
+
+
+@needs_main_thread
+@pytest.mark.parametrize("interrupt", [_raise_keyboard_interrupt, _signal_main_thread, _signal_main_thread_later],
+                         ids=["raised in the caller's slice", "signal in the caller's slice", "signal while waiting"])
+def test_after_an_interrupt_every_later_call_gets_its_own_results(interrupt):
+    with forced_split(2):
+        with pytest.raises(KeyboardInterrupt):
+            _then_wait_for_signals(parallel.map_slices, 8, 1.0, _slow_helper_task(interrupt))
+        for k in range(5):
+            assert parallel.map_slices(8, 1.0, _bounds_task(k)) == [(k, 0, 4), (k, 4, 8)]
+
+
+@needs_main_thread
+@pytest.mark.parametrize("algorithm", ["band", "im2col"])
+def test_a_conv2d_interrupted_while_a_helper_runs_leaves_later_calls_exact(monkeypatch, algorithm):
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((64, 3, 20, 20)).astype(np.float32)
+    w = rng.standard_normal((6, 3, 5, 5)).astype(np.float32)
+    lowering = "lower_rows" if algorithm == "band" else "im2col"
+    real = getattr(conv_algorithms, lowering)
+
+    first_call = {"caller": True, "helper": True}
+
+    def slow_or_interrupted(xp, *args):
+        role = "caller" if threading.current_thread() is threading.main_thread() else "helper"
+        if first_call[role] and role == "caller":
+            _signal_main_thread_later()  # Ctrl-C at 0.1 s, the caller waiting for its helper...
+        elif role == "helper":
+            time.sleep(0.3 if first_call[role] else 0.05)  # ...still in its slice; later slices slow too
+        first_call[role] = False
+        return real(xp, *args)
+
+    inputs = [x + k for k in range(4)]
+    with conv_algorithms.forced_algorithm(algorithm):
+        with forced_split(1):
+            expected = [tg.conv2d(xk, w).sigmoid().data for xk in inputs]
+        with forced_split(2):
+            monkeypatch.setattr(conv_algorithms, lowering, slow_or_interrupted)
+            with pytest.raises(KeyboardInterrupt):
+                _then_wait_for_signals(lambda: tg.conv2d(x, w).sigmoid())
+            for xk, out in zip(inputs, expected, strict=False):
+                np.testing.assert_array_equal(tg.conv2d(xk, w).sigmoid().data, out)
+
+
+# ------------------------------------------------------------------ BLAS on one thread
+def _blas_thread_counts():
+    from threadpoolctl import threadpool_info
+    return [info["num_threads"] for info in threadpool_info() if info["user_api"] == "blas"]
+
+
+@pytest.mark.skipif(not parallel.can_limit_blas(), reason="threadpoolctl cannot control this BLAS")
+def test_one_thread_holds_blas_to_one_thread_and_more_give_its_threads_back():
+    from threadpoolctl import ThreadpoolController
+    controller = ThreadpoolController()
+    original = parallel.num_threads()
+    with controller.limit(limits=3, user_api="blas"):  # a known count above one to come back to
+        try:
+            parallel.set_num_threads(1)
+            assert set(_blas_thread_counts()) == {1}
+            parallel.set_num_threads(1)  # twice: the count saved first is kept
+            parallel.set_num_threads(2)
+            assert set(_blas_thread_counts()) == {3}
+            with forced_split(1):
+                assert set(_blas_thread_counts()) == {1}
+            assert set(_blas_thread_counts()) == {3}
+        finally:
+            parallel.set_num_threads(original)
+
+
+@pytest.mark.skipif(not parallel.can_limit_blas(), reason="threadpoolctl cannot control this BLAS")
+def test_one_thread_from_the_environment_holds_blas_to_one_thread_at_import():
+    import subprocess
+    import sys
+    script = ("import tinygrad_np, threadpoolctl\n"
+              "for info in threadpoolctl.threadpool_info():\n"
+              "    if info['user_api'] == 'blas':\n"
+              "        print(info['num_threads'])")
+    environ = {k: v for k, v in os.environ.items() if not k.endswith("_NUM_THREADS")}
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))  # this checkout's tinygrad_np
+    counts = {}
+    for value in ("1", "2"):
+        out = subprocess.run([sys.executable, "-c", script], env={**environ, "TINYGRAD_NP_NUM_THREADS": value,
+                             "OPENBLAS_NUM_THREADS": "2"}, cwd=root, capture_output=True, text=True, check=True)
+        counts[value] = {int(line) for line in out.stdout.split()}
+    assert counts == {"1": {1}, "2": {2}}
+
+
+@pytest.mark.skipif(not parallel.can_limit_blas(), reason="threadpoolctl cannot control this BLAS")
+def test_blas_stays_on_one_thread_until_the_last_holder_in_any_thread_lets_go():
+    from threadpoolctl import ThreadpoolController
+    a_inside, b_inside, a_left = threading.Event(), threading.Event(), threading.Event()
+    seen = {}
+
+    def a():
+        with parallel.single_threaded_blas():
+            a_inside.set()
+            b_inside.wait()
+        a_left.set()
+
+    def b():
+        a_inside.wait()
+        with parallel.single_threaded_blas():
+            b_inside.set()
+            a_left.wait()
+            seen["b after a left"] = set(_blas_thread_counts())
+
+    with ThreadpoolController().limit(limits=3, user_api="blas"):
+        threads = [threading.Thread(target=a), threading.Thread(target=b)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        seen["after both"] = set(_blas_thread_counts())
+    assert seen == {"b after a left": {1}, "after both": {3}}
+
+
+def test_conv2d_run_by_another_thread_gives_bitwise_the_same_result():
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((16, 1, 50, 50)).astype(np.float32)
+    w = rng.standard_normal((6, 1, 11, 11)).astype(np.float32)
+    expected = tg.conv2d(x, w).data
+    out = []
+    worker = threading.Thread(target=lambda: out.append(tg.conv2d(x, w).data))
+    worker.start()
+    worker.join()
+    np.testing.assert_array_equal(out[0], expected)

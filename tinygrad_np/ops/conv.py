@@ -13,7 +13,6 @@ from ..autograd.function import Context, Function
 from ..tensor import Tensor, as_tensor
 from . import conv_grads as grads
 from . import parallel
-from .accumulate import sum_of
 from .shape_checks import check_nchw, pair
 
 # Seconds per element of one pass over an array on one core (float32, out of cache, measured
@@ -99,14 +98,16 @@ class Threshold(Function):
     def backward(ctx: Context, grad: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
         if not ctx.needs_input_grad[1]:
             return grad, None
-        axes = (0,) + tuple(range(2, grad.ndim))
+        spatial = tuple(range(2, grad.ndim))
+        if not spatial:
+            return grad, grad.sum(axis=0)
 
         def run(images: slice) -> np.ndarray:
-            return grad[images].sum(axis=axes)
+            return grad[images].sum(axis=spatial)  # (n, C): each image's sums, whatever the slice
 
-        # per-slice partial sums over the batch, added up: (C,)
-        partials = parallel.map_slices(grad.shape[0], grad[:1].size * _PASS_SECONDS, run)
-        return grad, sum_of(partials, out=partials[0])
+        # (N, C) summed over the batch in one place: the result does not depend on the slices
+        per_image = np.concatenate(parallel.map_slices(grad.shape[0], grad[:1].size * _PASS_SECONDS, run))
+        return grad, per_image.sum(axis=0)
 
     @classmethod
     def backward_graph(cls, ctx: Any, grad: Tensor) -> tuple[Tensor, Tensor | None]:

@@ -135,10 +135,15 @@ def band_block_width(ow: int, pass_name: str = "forward") -> int:
 
 
 # ------------------------------------------------------------------- workspaces
-# Lowered rows are built for a few images at a time, into one buffer per thread that is
-# reused from call to call: the copy stays in cache while the GEMM reads it, and a fresh
+# Lowered rows are built for a few images at a time (a chunk), into one buffer per thread that
+# is reused from call to call: the copy stays in cache while the GEMM reads it, and a fresh
 # multi-megabyte array would cost a page fault per 4 KiB on first touch.
-CHUNK_BYTES = 2 << 20
+CHUNK_BYTES = 1 << 20
+#: An op worth splitting has an even number of chunks, so that two threads get equal shares;
+#: a multiple of 4 when it has at least 8 chunks anyway and is worth 4 threads (more chunks cost
+#: time: a GEMM call and the Python around it each, ~5% of conv2's backward at batch 16 with 4
+#: chunks instead of 2).
+CHUNK_GROUP = 4
 _buffers = threading.local()  # .table: {(name, dtype): buffer}
 
 
@@ -154,28 +159,40 @@ def _scratch(name: str, shape: tuple[int, ...], dtype: Any) -> np.ndarray:
     return buf[:size].reshape(shape)
 
 
-def _batch_chunks(batch: slice, row_bytes_per_image: int) -> Iterator[slice]:
-    """Slices of `batch` whose lowered rows take about CHUNK_BYTES / threads each, so that the
-    buffers of all threads together stay near CHUNK_BYTES (peak memory of a batch-256 step of
-    the CNN, measured by benchmarks/bench_zhang.py on one thread: 108 MiB unchunked, 71 MiB
-    with 2 MiB chunks and their reused buffers; 4 MiB chunks were 1-3% faster but took 82 MiB,
-    above PyTorch's 74-80 MiB)."""
-    budget = CHUNK_BYTES // parallel.num_threads()
-    step = max(1, budget // max(row_bytes_per_image, 1))
-    for start in range(batch.start, batch.stop, step):
-        yield slice(start, min(batch.stop, start + step))
+def batch_chunks(n: int, row_bytes_per_image: int, seconds_per_image: float) -> list[slice]:
+    """The chunks of images an op's batch is lowered in: about CHUNK_BYTES of lowered rows each
+    (peak memory of a batch-256 step of the CNN, benchmarks/bench_zhang.py on one thread: 108 MiB
+    unchunked, 71 MiB with 2 MiB chunks; 4 MiB chunks were 1-3% faster but took 82 MiB, above
+    PyTorch's 74-80 MiB), their number rounded up to a multiple of 2 or CHUNK_GROUP when the work
+    is worth that many threads (see CHUNK_GROUP), their bounds spread evenly over the batch.
+
+    The chunks depend on the op's shape only, never on the thread count: the threads share out
+    whole chunks, so every matrix product, and so every output, is the same whether the batch is
+    split over one thread or several. (OpenBLAS's result for one row of a product depends on how
+    many rows the product has; docs/conventions.md.)
+    """
+    step = max(1, CHUNK_BYTES // max(row_bytes_per_image, 1))
+    count = -(-n // step)
+    worth = parallel.threads_worth(n, seconds_per_image)
+    group = CHUNK_GROUP if worth >= CHUNK_GROUP and count >= 2 * CHUNK_GROUP else min(worth, 2)
+    count = min(n, -(-count // group) * group)
+    return [slice(k * n // count, (k + 1) * n // count) for k in range(count)]
 
 
 def _map_chunks(n: int, bytes_per_image: int, seconds_each: float, chunk: Callable[[slice], T]) -> list[T]:
-    """[chunk(part) for every chunk of the batch], in batch order: the batch is split over the
-    threads when its work (`seconds_each` per image) is worth it (parallel.py), and each thread
-    walks its slice a chunk at a time (`_batch_chunks`), building the chunk's lowered rows in its
-    own reused buffers. `chunk` writes only its own images."""
-    def run(images: slice) -> list[T]:
-        return [chunk(part) for part in _batch_chunks(images, bytes_per_image)]
+    """[chunk(part) for every chunk of the batch], in batch order (`batch_chunks`): the chunks
+    are shared out over the threads when the work (`seconds_each` per image) is worth it
+    (parallel.py), and each thread builds a chunk's lowered rows in its own reused buffers.
+    BLAS runs on one thread throughout, split or not, so the products do not depend on the
+    thread count either. `chunk` writes only its own images."""
+    chunks = batch_chunks(n, bytes_per_image, seconds_each)
 
-    slices = parallel.map_slices(n, seconds_each, run, uses_blas=True)
-    return [result for results in slices for result in results]
+    def run(group: slice) -> list[T]:
+        return [chunk(part) for part in chunks[group]]
+
+    with parallel.single_threaded_blas():
+        groups = parallel.map_slices(len(chunks), seconds_each * n / max(len(chunks), 1), run, uses_blas=True)
+    return [result for results in groups for result in results]
 
 
 # ------------------------------------------------------------------------ im2col

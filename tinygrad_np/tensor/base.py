@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any, TypeVar, cast, overload
 import numpy as np
 
 from ..autograd import engine
+from ..autograd.accumulation import grad_lock
 from ..autograd.function import Context
 from ..autograd.grad_mode import is_grad_enabled
 from ..autograd.versions import VersionCounter
@@ -257,10 +258,11 @@ class TensorBase:
         engine.backward(cast("Tensor", self), grad, retain_graph)
 
     def _accumulate(self, g: np.ndarray) -> None:
-        if self.grad is None:
-            self.grad = np.array(g, dtype=self.dtype, copy=True)
-        else:
-            self.grad += g
+        with grad_lock(self):  # safe from several threads at once
+            if self.grad is None:
+                self.grad = np.array(g, dtype=self.dtype, copy=True)
+            else:
+                self.grad += g
 
     def _describe(self) -> str:
         label = f"'{self.name}' " if self.name else ""
