@@ -76,7 +76,7 @@ def conv_cases(draw):
         stride = draw(st.one_of(bad_int, st.tuples(ints(1, 2), ints(-2, 0))))
         return Case(lambda: tg.conv2d(x, weight, stride=stride), ("conv2d", "stride"))
     if kind == "padding":
-        padding = draw(st.one_of(ints(-3, -1), st.tuples(ints(0, 1), ints(-2, -1)), st.just(1.5), st.just("same")))
+        padding = draw(st.one_of(ints(-3, -1), st.tuples(ints(0, 1), ints(-2, -1)), st.just(1.5), st.just("full")))
         return Case(lambda: tg.conv2d(x, weight, padding=padding), ("conv2d", "padding"))
     if kind == "kernel":
         big = t((f, c, h + draw(ints(1, 3)), w), requires_grad=True)

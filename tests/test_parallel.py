@@ -294,8 +294,11 @@ def test_a_conv2d_interrupted_while_a_helper_runs_leaves_later_calls_exact(monke
 
 # ------------------------------------------------------------------ BLAS on one thread
 def _blas_thread_counts():
+    """Thread counts of the BLAS libraries tinygrad_np holds (those loaded when it first needed BLAS:
+    NumPy's; one loaded later, e.g. SciPy's own, is not used by NumPy's matrix products)."""
     from threadpoolctl import threadpool_info
-    return [info["num_threads"] for info in threadpool_info() if info["user_api"] == "blas"]
+    held = {lib.filepath for lib in parallel._find_blas()}
+    return [info["num_threads"] for info in threadpool_info() if info["user_api"] == "blas" and info["filepath"] in held]
 
 
 @pytest.mark.skipif(not parallel.can_limit_blas(), reason="threadpoolctl cannot control this BLAS")
