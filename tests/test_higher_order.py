@@ -22,6 +22,9 @@ BINARY = {
     "mul": lambda a, b: a * b,
     "div": lambda a, b: a / b,
     "pow": lambda a, b: a ** b,
+    "maximum": lambda a, b: tg.maximum(a, b) * a,
+    "minimum": lambda a, b: tg.minimum(a, b) * b,
+    "where": lambda a, b: tg.where(a.data > 0, a * a, b * a),
 }
 
 
@@ -29,8 +32,14 @@ BINARY = {
 @given(shapes=tst.broadcastable_shapes(max_dims=3), data=st.data())
 def test_binary(name, shapes, data):
     positive = name in ("div", "pow")
-    a = data.draw(tst.tensors(shapes[0], min_value=0.5 if positive else -2, max_value=2.0), label="a")
+    kinks = (0.0,) if name == "where" else ()  # where switches sides at a = 0
+    a = data.draw(tst.tensors(shapes[0], min_value=0.5 if positive else -2, max_value=2.0, away_from=kinks),
+                  label="a")
     b = data.draw(tst.tensors(shapes[1], min_value=0.5 if name == "div" else -2, max_value=2.0), label="b")
+    if name in ("maximum", "minimum"):  # no ties: the gradient is split there, a kink
+        b = tg.Tensor(np.where(np.abs(np.broadcast_to(b.data, np.broadcast_shapes(a.shape, b.shape))
+                                      - a.data) < 0.1, 2.5, np.broadcast_to(b.data, np.broadcast_shapes(
+                                          a.shape, b.shape))), dtype=np.float64, requires_grad=True)
     check(data, BINARY[name], a, b)
 
 
@@ -50,6 +59,11 @@ UNARY = {
     "clip": (lambda t: t.clip(-1.0, 1.5) * t, (-3, 3), (-1.0, 1.5)),
     "softplus": (lambda t: tg.functional.softplus(t), (-4, 4), ()),
     "cast": (lambda t: t.astype(np.float64) ** 3, (-2, 2), ()),
+    "log1p": (lambda t: t.log1p(), (-0.5, 3), ()),
+    "expm1": (lambda t: t.expm1(), (-3, 3), ()),
+    "sin": (lambda t: t.sin(), (-3, 3), ()),
+    "cos": (lambda t: t.cos(), (-3, 3), ()),
+    "sign": (lambda t: t.sign() * t * t, (-3, 3), (0.0,)),
 }
 
 
@@ -218,3 +232,14 @@ def test_an_op_without_a_recordable_backward_says_so():
         tg.grad(Plain.apply(x).sum(), x, create_graph=True)
     (g,) = tg.grad(Plain.apply(x).sum(), x)  # first order is fine
     np.testing.assert_array_equal(g.data, [3.0, 3.0])
+
+
+@given(shape=tst.shapes(min_dims=2, max_dims=3, min_side=2), data=st.data())
+def test_pytorch_style_reductions_and_shaping(shape, data):
+    x = data.draw(tst.tensors(shape, distinct=True), label="x")
+    dim = data.draw(st.integers(0, len(shape) - 1), label="dim")
+    index = tg.tensor(np.zeros(shape[:dim] + (1,) + shape[dim + 1:], dtype=np.int64))
+    check(data, lambda t: t.var(dim) + t.std(dim) + t.logsumexp(dim) + t.amax(dim) * t.mean(dim)
+          + t.max(dim).values * t.gather(dim, index).squeeze(dim), x)
+    check(data, lambda t: (t.unsqueeze(0).expand((2,) + shape).repeat(1, *([1] * len(shape))) ** 2).sum(0)
+          * t.flatten().reshape(shape), x)
