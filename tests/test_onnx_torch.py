@@ -52,7 +52,22 @@ def grouped_net():
         tnn.Linear(6, 3), tnn.LogSoftmax(1))
 
 
-NETS = {"conv_bn": (conv_bn_net, (3, 8, 8)), "grouped": (grouped_net, (4, 9, 9))}
+class Mix(tnn.Module):
+    """Elementwise ops PyTorch's exporters write as Erf/Gelu, Sin, Max and Where."""
+
+    def forward(self, x):
+        return torch.nn.functional.gelu(x) + torch.sin(x) + torch.maximum(x, 0.2 * x) + torch.where(
+            torch.ones_like(x, dtype=torch.bool).tril(), x, -x)
+
+
+def autoencoder_net():
+    """A conv autoencoder: strided conv down, transposed conv (output_padding) up; input (N, 2, 8, 8)."""
+    return tnn.Sequential(tnn.Conv2d(2, 4, 3, stride=2, padding=1), tnn.BatchNorm2d(4), Mix(),
+                          tnn.ConvTranspose2d(4, 3, 3, stride=2, padding=1, output_padding=1), tnn.Sigmoid())
+
+
+NETS = {"conv_bn": (conv_bn_net, (3, 8, 8)), "grouped": (grouped_net, (4, 9, 9)),
+        "autoencoder": (autoencoder_net, (2, 8, 8))}
 
 
 def export_torch(model, shape, path, exporter: str):

@@ -17,17 +17,20 @@ import numpy as np
 
 from ..autograd import function as autograd
 from ..autograd import no_grad
+from ..functions import maximum, minimum, where
 from ..join import concatenate
-from ..nn.functional import softplus
+from ..nn.functional import gelu, softplus
 from ..nn.module import Module, Parameter
 from ..ops.conv import conv2d
+from ..ops.conv_transpose import conv_transpose2d
 from ..ops.pool import avg_pool2d, max_pool2d
+from ..ops.special import erf
 from ..serialization import atomic_write as _atomic_write
 from ..tensor import Tensor
 
 __all__ = ["Module", "Parameter", "Tensor", "no_grad", "conv2d", "avg_pool2d", "max_pool2d", "concatenate",
-           "softplus", "Recorded", "record_ops", "op_name", "tensor_array", "atomic_write", "require_onnx",
-           "INSTALL_HINT"]
+           "softplus", "gelu", "erf", "conv_transpose2d", "maximum", "minimum", "where", "Recorded", "record_ops",
+           "op_name", "tensor_array", "atomic_write", "require_onnx", "INSTALL_HINT"]
 
 INSTALL_HINT = 'pip install "tinygrad_np[onnx]"'
 

@@ -63,7 +63,7 @@ def varying_axes(first: list[I.Recorded], second: list[I.Recorded], order: list[
     for k in order:
         (c1, o1), (c2, o2) = first[k], second[k]
         op = c1.op_name
-        if names[k] != "Reshape" and not _same(c1.attrs, c2.attrs):
+        if names[k] != "Reshape" and not _same(_without_batch(c1.attrs), _without_batch(c2.attrs)):
             raise ValueError(f"onnx.export: the attributes of {op} depend on the batch size ({c1.attrs} at one "
                              f"size, {c2.attrs} at another); {_HINT}")
         for j, (p1, p2) in enumerate(zip(c1.parents, c2.parents, strict=False)):
@@ -80,3 +80,10 @@ def varying_axes(first: list[I.Recorded], second: list[I.Recorded], order: list[
         if key not in varying:
             varying[key] = _axes(I.tensor_array(t1), I.tensor_array(t2), "an output")
     return varying
+
+
+def _without_batch(attrs: dict) -> dict:
+    """An op's attributes without the batch size that a transposed convolution's output shape holds."""
+    if "x_shape" not in attrs:
+        return attrs
+    return {**attrs, "x_shape": tuple(attrs["x_shape"])[1:]}

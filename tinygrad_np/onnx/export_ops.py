@@ -242,6 +242,38 @@ def _pool(onnx_op: str) -> Emitter:
     return emit
 
 
+def _log1p(b: GraphBuilder, c: OpCall) -> None:
+    b.node("Log", [b.node("Add", [c.inputs[0], b.scalar(1.0, c.arrays[0].dtype, "one")])], c.output)
+
+
+def _expm1(b: GraphBuilder, c: OpCall) -> None:
+    b.node("Sub", [b.node("Exp", c.inputs), b.scalar(1.0, c.arrays[0].dtype, "one")], c.output)
+
+
+def _broadcast_to(b: GraphBuilder, c: OpCall) -> None:
+    shape = [0 if axis in c.out_varying else n for axis, n in enumerate(c.out_array.shape)]
+    if 0 in shape:  # the batch axis follows the input's: take it from the input's shape
+        batch = b.node("Shape", [c.inputs[0]])
+        shape_name = b.node("Where", [b.const(np.asarray(shape) == 0, "follows_batch"), batch, b.ints(shape)])
+    else:
+        shape_name = b.ints(shape)
+    b.node("Expand", [c.inputs[0], shape_name], c.output)
+
+
+def _conv_transpose(b: GraphBuilder, c: OpCall) -> None:
+    """conv2d's input gradient used as a layer (conv_transpose2d): ConvTranspose, whose output
+    size is fixed by output_padding."""
+    kh, kw = c.arrays[1].shape[2:]
+    (sh, sw), (ph, pw) = _pair(c.attrs.get("stride"), 1), _pair(c.attrs.get("padding"), 0)
+    dh, dw = _pair(c.attrs.get("dilation"), 1)
+    h, w = c.arrays[0].shape[2:]
+    out_h, out_w = c.attrs["x_shape"][2:]
+    extra = [out_h - ((h - 1) * sh - 2 * ph + dh * (kh - 1) + 1), out_w - ((w - 1) * sw - 2 * pw + dw * (kw - 1) + 1)]
+    b.node("ConvTranspose", c.inputs, c.output, kernel_shape=[int(kh), int(kw)], strides=[sh, sw],
+           pads=[ph, pw, ph, pw], dilations=[dh, dw], group=int(c.attrs.get("groups", 1)),
+           output_padding=[int(e) for e in extra])
+
+
 def _binary_cross_entropy(b: GraphBuilder, c: OpCall) -> None:
     p, y = c.inputs
     dt = c.arrays[0].dtype
@@ -262,4 +294,7 @@ EMITTERS: dict[str, Emitter] = {
     "MatMul": _same("MatMul"), "Conv2d": _conv2d, "Threshold": _threshold,
     "AvgPool2d": _pool("AveragePool"), "MaxPool2d": _pool("MaxPool"),
     "BinaryCrossEntropy": _binary_cross_entropy, "Softplus": _same("Softplus"),
+    "Where": _same("Where"), "Maximum": _same("Max"), "Sign": _same("Sign"), "Sin": _same("Sin"),
+    "Cos": _same("Cos"), "Erf": _same("Erf"), "Log1p": _log1p, "Expm1": _expm1,
+    "BroadcastTo": _broadcast_to, "ConvInputGrad": _conv_transpose,
 }

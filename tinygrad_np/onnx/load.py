@@ -19,7 +19,7 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from . import _internals as I
-from . import load_nn_ops  # noqa: F401  (registers its handlers)
+from . import load_more_ops, load_nn_ops  # noqa: F401  (register their handlers)
 from .export import PARAMETERS_KEY
 from .load_ops import HANDLERS, STATIC_INPUTS, NodeInfo, Runner, Value, is_static
 
