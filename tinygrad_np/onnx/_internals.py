@@ -17,7 +17,6 @@ import numpy as np
 
 from ..autograd import function as autograd
 from ..autograd import no_grad
-from ..functions import maximum, minimum, where
 from ..join import concatenate
 from ..nn.functional import gelu, softplus
 from ..nn.module import Module, Parameter
@@ -27,9 +26,10 @@ from ..ops.pool import avg_pool2d, max_pool2d
 from ..ops.special import erf
 from ..serialization import atomic_write as _atomic_write
 from ..tensor import Tensor
+from ..tensor.math import where
 
 __all__ = ["Module", "Parameter", "Tensor", "no_grad", "conv2d", "avg_pool2d", "max_pool2d", "concatenate",
-           "softplus", "gelu", "erf", "conv_transpose2d", "maximum", "minimum", "where", "Recorded", "record_ops",
+           "softplus", "gelu", "erf", "conv_transpose2d", "where", "Recorded", "record_ops",
            "op_name", "tensor_array", "atomic_write", "require_onnx", "INSTALL_HINT"]
 
 INSTALL_HINT = 'pip install "tinygrad_np[onnx]"'

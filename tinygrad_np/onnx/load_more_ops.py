@@ -35,7 +35,7 @@ def _max_min(node: NodeInfo) -> Runner:
             return [(np.maximum if node.op == "Max" else np.minimum).reduce(arrays)]
         out = tensor(ins[0], ins[1] if len(ins) > 1 else None)
         for v in ins[1:]:
-            out = (I.maximum if node.op == "Max" else I.minimum)(out, tensor(v, out))
+            out = out.maximum(tensor(v, out)) if node.op == "Max" else out.minimum(tensor(v, out))
         return [out]
     return run
 
