@@ -50,16 +50,8 @@ def _new(data: np.ndarray, name: str | None = None) -> Tensor:
 
 
 class TensorBase:
-    """An n-dimensional array that records the operations applied to it.
-
-    Float input becomes float32 unless `dtype` is given (`dtype=np.float64` for double
-    precision); integer and bool data keep their dtype and cannot require grad. The data
-    is copied.
-
-    `.data` is the underlying ndarray. Assigning it (`w.data = new`, `w.data -= lr * g`) counts
-    as an in-place modification (`_version` goes up); backward raises if an array that an op
-    saved was modified between that op and the backward (see docs/debugging.md).
-    """
+    """The state of a `Tensor` (data, gradient, place on the tape, version counter) and Python's
+    operators; `Tensor` (tensor.py) is the class users make and see."""
 
     __array_priority__ = 1000  # so ndarray <op> Tensor defers to Tensor's reflected operators
     _guard: VersionCounter | None = None  # created when first needed; shared by tensors sharing memory
