@@ -83,3 +83,16 @@ def test_bench_malloc_reports_memory_kept_and_faults_per_setting():
     result = run_json("bench_malloc.py", "--runs", "1", "--steps", "2")
     assert set(result["kept_mib_after_8_threads_free_200_mib"]) == {"as imported", "thresholds only", "off"}
     assert set(result["cnn"]["off"]) == {"train 64", "infer 64", "train 256", "infer 256"}
+
+
+def test_bench_models_checks_torch_and_reports_ratios_and_memory_per_model():
+    result = run_json("bench_models.py", "--quick")
+    assert list(result["models"]) == ["lenet5", "vgg", "vgg_bn", "resnet"]
+    for entry in result["models"].values():
+        assert entry["max_relative_difference"]["float64"] < 1e-9
+        assert entry["max_relative_difference"]["float32"] < 1e-4
+        (row,) = entry["results"]
+        assert row["batch"] == 2
+        assert row["step_ratio"] > 0
+        assert row["forward_ratio"] > 0
+        assert set(entry["peak_step_memory_mib"]) == {"batch", "tinygrad_np", "torch"}
