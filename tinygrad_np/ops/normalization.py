@@ -1,0 +1,187 @@
+"""Batch normalization with batch statistics (training mode) as one primitive.
+
+For x (N, C, ...) with m = N * (product of the spatial sizes) values per channel:
+
+    mean = sum(x) / m,  var = sum((x - mean)^2) / m  (biased),  invstd = 1 / sqrt(var + eps)
+    y = (x - mean) * invstd * w + b
+
+and, for an incoming gradient g of y's shape, the closed form of the backward pass:
+
+    db = sum(g),  dw = sum(g * xhat) with xhat = (x - mean) * invstd
+    dx = w * invstd * (g - db / m - xhat * dw / m)
+
+The per-channel sums are per-image dot products through BLAS (a (1, L) x (L, 1) product for each
+image and channel, L the spatial size), added over the batch in float64 in one place, so the
+result does not depend on how the batch is split over the threads. The elementwise passes run
+over a few images at a time (cache-sized blocks), each image as one row of C * L values with the
+per-channel constants repeated L times (a contiguous inner loop whatever L is).
+
+Only the input, the batch mean and invstd are kept for the backward pass. Its recorded form
+(`create_graph=True`) is the same formula written with tensor operations, the statistics
+recomputed from the input tensor, so it can be differentiated again.
+"""
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import numpy as np
+
+from ..autograd.function import Context, Function
+from . import parallel
+
+# Seconds per element of one pass over an array on one core (float32, out of cache), and the
+# number of elements of a block that the passes of one step run over while it is in cache.
+_PASS_SECONDS = 0.5e-9
+_BLOCK_ELEMENTS = 1 << 16
+
+
+def _blocks(images: slice, per_image: int) -> Iterator[slice]:
+    """`images` in blocks of about _BLOCK_ELEMENTS values (at least one image each)."""
+    step = max(1, _BLOCK_ELEMENTS // max(per_image, 1))
+    for start in range(images.start, images.stop, step):
+        yield slice(start, min(images.stop, start + step))
+
+
+def _per_image(n: int, per_image: int, passes: int, task: Callable[[slice], np.ndarray]) -> np.ndarray:
+    """task(images) -> (k, C) per-image results for every slice of the batch, concatenated to (N, C)
+    in batch order (on all cores when the work is large)."""
+    parts = parallel.map_slices(n, per_image * passes * _PASS_SECONDS, task)
+    return parts[0] if len(parts) == 1 else np.concatenate(parts)
+
+
+def _dots(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Per image and channel, sum over the last axis of a * b: (k, C, L) . (k, C, L) -> (k, C)."""
+    # (k, C, 1, L) x (k, C, L, 1) -> (k, C, 1, 1)
+    return np.matmul(a[:, :, None, :], b[:, :, :, None])[:, :, 0, 0]
+
+
+def _row(values: np.ndarray, length: int, dtype: Any) -> np.ndarray:
+    """Per-channel values (C,) repeated `length` times each: one image's row of C * length."""
+    return np.repeat(values.astype(dtype), length)
+
+
+def batch_statistics(x3: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(mean, biased variance) per channel of x (N, C, L), in float64."""
+    n, c, length = x3.shape
+    m = n * length
+    ones = np.ones((length, 1), dtype=x3.dtype)
+    # (k, C, L) x (L, 1) -> (k, C, 1): each image's sum per channel
+    sums = _per_image(n, c * length, 1, lambda images: (x3[images] @ ones)[:, :, 0])
+    mean = sums.sum(axis=0, dtype=np.float64) / m
+    centre = mean.astype(x3.dtype).reshape(1, c, 1)
+
+    def squares(images: slice) -> np.ndarray:
+        out = np.empty((images.stop - images.start, c), dtype=np.float64)
+        for block in _blocks(images, c * length):
+            d = np.subtract(x3[block], centre)  # a block: stays in cache for the dot products
+            out[block.start - images.start:block.stop - images.start] = _dots(d, d)
+        return out
+
+    # sum((x - centre)^2) is var * m + (mean - centre)^2 * m, and centre is mean rounded to x's dtype
+    shift = mean - centre.reshape(c).astype(np.float64)
+    var = _per_image(n, c * length, 2, squares).sum(axis=0) / m - shift * shift
+    return mean, np.maximum(var, 0.0)
+
+
+class BatchNorm(Function):
+    """Batch normalization of x (N, C, ...) with its own batch statistics, then w * xhat + b
+    (w, b of shape (C,)); attribute eps. See the module docstring for the formulas."""
+
+    op_name = "batch_norm"
+
+    @staticmethod
+    def forward(ctx: Context, x: np.ndarray, w: np.ndarray, b: np.ndarray, eps: float,
+                stats: list | None = None) -> np.ndarray:
+        ctx.attrs.pop("stats", None)  # an output channel for the caller, not an attribute of the op
+        n, c = x.shape[:2]
+        length = math.prod(x.shape[2:])
+        x3 = np.ascontiguousarray(x).reshape(n, c, length)
+        mean, var = batch_statistics(x3)
+        invstd = 1.0 / np.sqrt(var + eps)
+        if stats is not None:  # handed back to the caller for the running statistics
+            stats[:] = [mean, var]
+        dtype = np.result_type(x, w, b)
+        out = np.empty((n, c * length), dtype=dtype)
+        centre, scale, shift = (_row(v, length, dtype) for v in (mean, invstd * w, b))
+        x2 = x3.reshape(n, c * length)
+
+        def run(images: slice) -> None:
+            for block in _blocks(images, c * length):
+                o = out[block]
+                np.subtract(x2[block], centre, out=o)  # (x - mean) * (invstd * w) + b
+                o *= scale
+                o += shift
+
+        parallel.for_each_slice(n, c * length * 2 * _PASS_SECONDS, run)
+        ctx.save_for_backward(x, w, mean, invstd)
+        return out.reshape(x.shape)
+
+    @staticmethod
+    def backward(ctx: Context, grad: np.ndarray) -> tuple[np.ndarray | None, ...]:
+        x, w, mean, invstd = ctx.saved_tensors
+        n, c = x.shape[:2]
+        length = math.prod(x.shape[2:])
+        m = n * length
+        dtype = np.result_type(grad, x)
+        x3 = np.ascontiguousarray(x).reshape(n, c, length)
+        g3 = np.ascontiguousarray(grad).reshape(n, c, length)
+        centre = mean.astype(x.dtype).reshape(1, c, 1)
+        ones = np.ones((length, 1), dtype=grad.dtype)
+
+        def sums(images: slice) -> np.ndarray:
+            out = np.empty((images.stop - images.start, 2 * c), dtype=np.float64)
+            for block in _blocks(images, c * length):
+                rows = slice(block.start - images.start, block.stop - images.start)
+                out[rows, :c] = (g3[block] @ ones)[:, :, 0]  # (k, C, L) x (L, 1): sum of g
+                out[rows, c:] = _dots(g3[block], np.subtract(x3[block], centre))  # sum of g * (x - mean)
+            return out
+
+        totals = _per_image(n, c * length, 3, sums).sum(axis=0)
+        # the centre is the mean rounded to x's dtype: sum(g (x - mean)) = sum(g (x - centre)) - (mean - centre) db
+        rounding = mean - centre.reshape(c).astype(np.float64)
+        db = totals[:c]
+        dw = (totals[c:] - rounding * db) * invstd  # sum(g * xhat)
+        if not ctx.needs_input_grad[0]:
+            return None, dw if ctx.needs_input_grad[1] else None, db if ctx.needs_input_grad[2] else None
+        # dx = A g + B (x - mean) + C0, per channel: A = w invstd, B = -A invstd dw / m, C0 = -A db / m
+        a = w.astype(np.float64) * invstd
+        bx = -a * invstd * dw / m
+        c0 = -a * db / m - bx * rounding  # B (x - centre) + C0 with the centre's rounding folded in
+        ra, rb, rc, rm = (_row(v, length, dtype) for v in (a, bx, c0, mean))
+        x2, g2 = x3.reshape(n, c * length), g3.reshape(n, c * length)
+        gx = np.empty((n, c * length), dtype=dtype)
+
+        def run(images: slice) -> None:
+            for block in _blocks(images, c * length):
+                o = gx[block]
+                np.subtract(x2[block], rm, out=o)
+                o *= rb
+                o += rc
+                o += np.multiply(g2[block], ra)
+
+        parallel.for_each_slice(n, c * length * 3 * _PASS_SECONDS, run)
+        return (gx.reshape(x.shape), dw if ctx.needs_input_grad[1] else None,
+                db if ctx.needs_input_grad[2] else None)
+
+    @classmethod
+    def backward_graph(cls, ctx: Any, grad: Any) -> tuple[Any, Any, Any]:
+        """The same gradients written with tensor operations on the input tensor (its statistics
+        recomputed on the tape), so that they can be differentiated again."""
+        x, w, _ = ctx.parents
+        axes = (0,) + tuple(range(2, x.ndim))
+        shape = (1, x.shape[1]) + (1,) * (x.ndim - 2)
+        centred = x - x.mean(axes, keepdims=True)
+        invstd = ((centred * centred).mean(axes, keepdims=True) + ctx.attrs["eps"]) ** -0.5
+        xhat = centred * invstd
+        g_xhat = grad * xhat
+        gx = gw = gb = None
+        if ctx.needs_input_grad[0]:
+            gx = w.reshape(shape) * invstd * (grad - grad.mean(axes, keepdims=True)
+                                              - xhat * g_xhat.mean(axes, keepdims=True))
+        if ctx.needs_input_grad[1]:
+            gw = g_xhat.sum(axes)
+        if ctx.needs_input_grad[2]:
+            gb = grad.sum(axes)
+        return gx, gw, gb
