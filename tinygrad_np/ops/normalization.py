@@ -72,17 +72,21 @@ def batch_statistics(x3: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     mean = sums.sum(axis=0, dtype=np.float64) / m
     centre = mean.astype(x3.dtype).reshape(1, c, 1)
 
-    def squares(images: slice) -> np.ndarray:
-        out = np.empty((images.stop - images.start, c), dtype=np.float64)
+    def centred(images: slice) -> np.ndarray:
+        out = np.empty((images.stop - images.start, 2 * c), dtype=np.float64)
         for block in _blocks(images, c * length):
-            d = np.subtract(x3[block], centre)  # a block: stays in cache for the dot products
-            out[block.start - images.start:block.stop - images.start] = _dots(d, d)
+            rows = slice(block.start - images.start, block.stop - images.start)
+            d = np.subtract(x3[block], centre)  # a block: stays in cache for the products
+            out[rows, :c] = (d @ ones)[:, :, 0]
+            out[rows, c:] = _dots(d, d)
         return out
 
-    # sum((x - centre)^2) is var * m + (mean - centre)^2 * m, and centre is mean rounded to x's dtype
-    shift = mean - centre.reshape(c).astype(np.float64)
-    var = _per_image(n, c * length, 2, squares).sum(axis=0) / m - shift * shift
-    return mean, np.maximum(var, 0.0)
+    # about a centre near the mean, x - centre is nearly exact and small: its mean corrects the
+    # first estimate, and sum((x - centre)^2) / m = var + (mean - centre)^2
+    totals = _per_image(n, c * length, 2, centred).sum(axis=0) / m
+    shift = totals[:c]
+    var = totals[c:] - shift * shift
+    return centre.reshape(c).astype(np.float64) + shift, np.maximum(var, 0.0)
 
 
 class BatchNorm(Function):
