@@ -178,3 +178,68 @@ def test_cross_entropy_gradients_first_and_second_order(data):
 
     assert gradcheck(fn, logits, atol=ATOL, rtol=RTOL, seed=seed)
     assert gradgradcheck(fn, logits, atol=ATOL, rtol=RTOL, seed=seed)
+
+
+# ------------------------------------------------------- conv2d: flipped kernel, 1x1
+@pytest.mark.parametrize("threads", [1, 2])
+@pytest.mark.parametrize(("x_shape", "w_shape", "stride", "padding"), [
+    ((3, 20, 6, 7), (24, 20, 3, 3), 1, 1),    # wide: the input gradient by the flipped kernel
+    ((2, 18, 7, 5), (20, 18, 3, 2), 1, (2, 0)),
+    ((3, 5, 6, 7), (7, 5, 1, 1), 1, 0),       # 1x1: matrix products
+    ((3, 5, 7, 6), (7, 5, 1, 1), 2, 0),
+    ((2, 4, 5, 5), (3, 4, 1, 1), (2, 1), 1),  # 1x1 with padding: the padded border reads zeros
+])
+def test_conv_shortcuts_match_loops_and_torch(x_shape, w_shape, stride, padding, threads):
+    from oracles import conv2d_loops
+
+    from tinygrad_np.ops import conv_shortcuts
+    from tinygrad_np.ops.shape_checks import pair
+    rng = np.random.default_rng(7)
+    x, w, b = rng.standard_normal(x_shape), rng.standard_normal(w_shape), rng.standard_normal(w_shape[0])
+    st_, pad = pair(stride, "stride", "t", 1), pair(padding, "padding", "t", 0)
+    with parallel.forced_split(threads):
+        xt, wt, bt = t64(x), t64(w), t64(b)
+        y = tg.conv2d(xt, wt, bt, stride=stride, padding=padding)
+        g = rng.standard_normal(y.shape)
+        y.backward(g)
+    np.testing.assert_allclose(y.data, conv2d_loops(x, w, b, st_, pad), rtol=1e-12, atol=1e-12)
+    if w_shape[2] > 1:
+        padded = (x_shape[0], x_shape[1], x_shape[2] + 2 * pad[0], x_shape[3] + 2 * pad[1])
+        assert conv_shortcuts.use_flipped(g.shape, w_shape, padded, st_, pad, (1, 1), 1)
+    torch = pytest.importorskip("torch")
+    tx, tw, tb = (torch.tensor(a, requires_grad=True) for a in (x, w, b))
+    torch.nn.functional.conv2d(tx, tw, tb, stride=stride, padding=padding).backward(torch.tensor(g))
+    for ours, theirs in ((xt.grad, tx.grad), (wt.grad, tw.grad), (bt.grad, tb.grad)):
+        np.testing.assert_allclose(ours, theirs.numpy(), rtol=1e-11, atol=1e-11)
+
+
+@given(data=st.data())
+def test_conv_shortcut_gradients_first_and_second_order(data):
+    one_by_one = data.draw(st.booleans(), label="1x1")
+    c, f = (2, 3) if one_by_one else (17, 18)
+    k = 1 if one_by_one else 3
+    x = data.draw(tst.tensors((1, c, 4, 3)), label="x")
+    w = data.draw(tst.tensors((f, c, k, k), min_value=-0.5, max_value=0.5), label="w")
+    seed = data.draw(st.integers(0, 2**16), label="cotangent seed")
+    stride = 1 if not one_by_one else data.draw(st.sampled_from([1, 2]), label="stride")
+
+    def fn(x, w):
+        return tg.conv2d(x, w, stride=stride, padding=1 - one_by_one)
+
+    assert gradcheck(fn, x, w, atol=ATOL, rtol=RTOL, seed=seed)
+    assert gradgradcheck(fn, x, w, atol=ATOL, rtol=RTOL, seed=seed)
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+def test_matmul_split_in_pieces_matches_one_product(threads):
+    rng = np.random.default_rng(8)
+    for a_shape, b_shape in (((300, 200), (200, 180)), ((10, 3000), (3000, 900))):
+        a, b = rng.standard_normal(a_shape), rng.standard_normal(b_shape)
+        with parallel.forced_split(threads):
+            at, bt = t64(a), t64(b)
+            y = at @ bt
+            g = rng.standard_normal(y.shape)
+            y.backward(g)
+        np.testing.assert_allclose(y.data, a @ b, rtol=1e-12, atol=1e-10)
+        np.testing.assert_allclose(at.grad, g @ b.T, rtol=1e-12, atol=1e-10)
+        np.testing.assert_allclose(bt.grad, a.T @ g, rtol=1e-12, atol=1e-10)

@@ -46,7 +46,7 @@ class Conv2d(Function):
         stride, padding, dilation, groups = grads._geometry(ctx)
         gx = gw = None
         if ctx.needs_input_grad[0]:
-            gx = grads._crop_hw(grads.input_grad_arrays(grad, w, xp.shape, stride, dilation, groups), *padding)
+            gx = grads.unpadded_input_grad(grad, w, xp.shape, stride, padding, dilation, groups)
         if ctx.needs_input_grad[1]:
             gw = grads.weight_grad_arrays(xp, grad, w.shape, stride, dilation, groups)
         result: tuple[np.ndarray | None, ...] = (gx, gw)

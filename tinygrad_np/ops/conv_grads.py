@@ -24,6 +24,7 @@ import numpy as np
 
 from ..autograd.function import Context, Function
 from . import conv_lowerings as algo
+from . import conv_shortcuts as shortcut
 from . import dual, parallel
 
 Pair = tuple[int, int]
@@ -45,6 +46,11 @@ def _padded_shape(x_shape: tuple[int, ...], padding: Pair) -> tuple[int, ...]:
 
 
 # --------------------------------------------------------------------------- on arrays
+def _pointwise(w_shape: tuple[int, ...], groups: int) -> bool:
+    """A 1x1 kernel in one group (dilation does not matter): plain matrix products."""
+    return w_shape[2] == w_shape[3] == 1 and groups == 1 and algo._forced[0] is None
+
+
 def _lowering(padded_shape: tuple[int, ...], w_shape: tuple[int, ...], stride: Pair, out_hw: tuple[int, int],
               dilation: Pair, pass_name: str) -> tuple[str, int]:
     """The lowering of one pass: band or im2col by the cost model; im2col when dilated (the band
@@ -127,6 +133,8 @@ def conv_arrays(xp: np.ndarray, w: np.ndarray, stride: Pair, dilation: Pair = (1
         for cs, fs in _per_group(groups, xp.shape[1], f):
             out[:, fs] = conv_arrays(xp[:, cs], w[fs], stride, dilation)
         return out
+    if _pointwise(w.shape, groups):
+        return shortcut.pointwise_forward(xp, w, stride)
     algorithm, block = _lowering(xp.shape, w.shape, stride, (oh, ow), dilation, "forward")
     if algorithm == "band":
         return algo.band_forward(xp, w, stride[0], stride[1], oh, ow, block)
@@ -147,6 +155,8 @@ def input_grad_arrays(grad: np.ndarray, w: np.ndarray, padded_shape: tuple[int, 
             shape = (padded_shape[0], cs.stop - cs.start) + tuple(padded_shape[2:])
             gxp[:, cs] = input_grad_arrays(grad[:, fs], w[fs], shape, stride, dilation)
         return gxp
+    if _pointwise(w.shape, groups):
+        return shortcut.pointwise_input_grad(grad, w, padded_shape, stride)
     algorithm, block = _lowering(padded_shape, w.shape, stride, grad.shape[2:], dilation, "input_grad")
     if algorithm == "band":
         return algo.band_input_grad(grad, w, padded_shape, stride[0], stride[1], block)
@@ -167,10 +177,22 @@ def weight_grad_arrays(xp: np.ndarray, grad: np.ndarray, w_shape: tuple[int, ...
             gw[fs] = weight_grad_arrays(xp[:, cs], grad[:, fs], (fs.stop - fs.start,) + tuple(w_shape[1:]),
                                         stride, dilation)
         return gw
+    if _pointwise(w_shape, groups):
+        return shortcut.pointwise_weight_grad(xp, grad, w_shape, stride)
     algorithm, block = _lowering(xp.shape, w_shape, stride, grad.shape[2:], dilation, "weight_grad")
     if algorithm == "band":
         return algo.band_weight_grad(xp, grad, w_shape, stride[0], stride[1], block)
     return algo.im2col_weight_grad(xp, grad, w_shape, stride[0], stride[1], *dilation)
+
+
+def unpadded_input_grad(grad: np.ndarray, w: np.ndarray, padded_shape: tuple[int, ...], stride: Pair,
+                        padding: Pair, dilation: Pair = (1, 1), groups: int = 1) -> np.ndarray:
+    """d<grad, conv2d(x, w)>/dx for the unpadded x: by the flipped kernel when the cost model
+    prefers it (conv_shortcuts.py), else input_grad_arrays cropped."""
+    if grad.size and w.size and shortcut.use_flipped(grad.shape, w.shape, padded_shape, stride, padding,
+                                                     dilation, groups):
+        return shortcut.flipped_input_grad(np.ascontiguousarray(grad), w, padding)
+    return _crop_hw(input_grad_arrays(grad, w, padded_shape, stride, dilation, groups), *padding)
 
 
 # ------------------------------------------------------------- on arrays or tensors
@@ -189,8 +211,7 @@ def input_grad(grad: Any, w: Any, x_shape: tuple[int, ...], stride: Pair, paddin
     if dual.is_tensor(grad) or dual.is_tensor(w):
         return ConvInputGrad.apply(grad, w, x_shape=tuple(x_shape), stride=stride, padding=padding,
                                    dilation=dilation, groups=groups)
-    padded = _padded_shape(x_shape, padding)
-    return _crop_hw(input_grad_arrays(grad, w, padded, stride, dilation, groups), *padding)
+    return unpadded_input_grad(grad, w, _padded_shape(x_shape, padding), stride, padding, dilation, groups)
 
 
 def weight_grad(x: Any, grad: Any, w_shape: tuple[int, ...], stride: Pair, padding: Pair, dilation: Pair = (1, 1),

@@ -47,7 +47,8 @@ def _blocks(images: slice, per_image: int) -> Iterator[slice]:
 def _per_image(n: int, per_image: int, passes: int, task: Callable[[slice], np.ndarray]) -> np.ndarray:
     """task(images) -> (k, C) per-image results for every slice of the batch, concatenated to (N, C)
     in batch order (on all cores when the work is large)."""
-    parts = parallel.map_slices(n, per_image * passes * _PASS_SECONDS, task)
+    with parallel.single_threaded_blas():  # BLAS's own threads would spin on after the products
+        parts = parallel.map_slices(n, per_image * passes * _PASS_SECONDS, task, uses_blas=True)
     return parts[0] if len(parts) == 1 else np.concatenate(parts)
 
 
