@@ -23,9 +23,10 @@ from typing import Any
 import numpy as np
 
 from ..autograd.function import Context, Function
+from . import conv_depthwise as depthwise
 from . import conv_lowerings as algo
 from . import conv_shortcuts as shortcut
-from . import dual, parallel
+from . import dual
 
 Pair = tuple[int, int]
 
@@ -66,54 +67,6 @@ def output_hw(padded_hw: tuple[int, ...], kernel: tuple[int, ...], stride: Pair,
             (padded_hw[1] - dilation[1] * (kernel[1] - 1) - 1) // stride[1] + 1)
 
 
-def _taps(kh: int, kw: int, stride: Pair, dilation: Pair, oh: int, ow: int) -> Any:
-    """For each kernel tap (i, j): the rows and columns of the padded input it reads."""
-    (sh, sw), (dh, dw) = stride, dilation
-    for i in range(kh):
-        for j in range(kw):
-            yield i, j, slice(i * dh, i * dh + sh * (oh - 1) + 1, sh), slice(j * dw, j * dw + sw * (ow - 1) + 1, sw)
-
-
-def _depthwise_forward(xp: np.ndarray, w: np.ndarray, stride: Pair, dilation: Pair) -> np.ndarray:
-    """groups == channels: each output channel f reads input channel f // (F/C). A sum over the
-    KH*KW taps of a strided slice times one weight per channel (no matrix product to make)."""
-    f, _, kh, kw = w.shape
-    oh, ow = output_hw(xp.shape[2:], (kh, kw), stride, dilation)
-    xr = xp if f == xp.shape[1] else np.repeat(xp, f // xp.shape[1], axis=1)  # (N, F, Hp, Wp)
-    out = np.zeros((xp.shape[0], f, oh, ow), dtype=np.result_type(xp, w))
-
-    def run(images: slice) -> None:
-        o, tmp = out[images], np.empty(out[images].shape, dtype=out.dtype)
-        for i, j, rows, cols in _taps(kh, kw, stride, dilation, oh, ow):
-            o += np.multiply(xr[images, :, rows, cols], w[:, 0, i, j].reshape(1, f, 1, 1), out=tmp)
-
-    parallel.for_each_slice(xp.shape[0], out[:1].size * kh * kw * 1e-9, run)
-    return out
-
-
-def _depthwise_input_grad(grad: np.ndarray, w: np.ndarray, padded_shape: tuple[int, ...], stride: Pair,
-                          dilation: Pair) -> np.ndarray:
-    n, f, oh, ow = grad.shape
-    c, kh, kw = padded_shape[1], w.shape[2], w.shape[3]
-    gxr = np.zeros((n, f) + tuple(padded_shape[2:]), dtype=np.result_type(grad, w))
-    for i, j, rows, cols in _taps(kh, kw, stride, dilation, oh, ow):
-        gxr[:, :, rows, cols] += grad * w[:, 0, i, j].reshape(1, f, 1, 1)
-    # output channels that read the same input channel add up: (N, C, F/C, Hp, Wp) -> (N, C, Hp, Wp)
-    return gxr if f == c else gxr.reshape((n, c, f // c) + tuple(padded_shape[2:])).sum(axis=2)
-
-
-def _depthwise_weight_grad(xp: np.ndarray, grad: np.ndarray, w_shape: tuple[int, ...], stride: Pair,
-                           dilation: Pair) -> np.ndarray:
-    f, _, kh, kw = w_shape
-    oh, ow = grad.shape[2:]
-    xr = xp if f == xp.shape[1] else np.repeat(xp, f // xp.shape[1], axis=1)
-    gw = np.empty(w_shape, dtype=np.result_type(xp, grad))
-    for i, j, rows, cols in _taps(kh, kw, stride, dilation, oh, ow):
-        # (N, F, OH, OW) . (N, F, OH, OW) over N, OH, OW -> (F,)
-        gw[:, 0, i, j] = np.einsum("nfhw,nfhw->f", grad, xr[:, :, rows, cols])
-    return gw
-
-
 def _per_group(groups: int, c: int, f: int) -> list[tuple[slice, slice]]:
     """(input channels, output channels) of each group."""
     cg, fg = c // groups, f // groups
@@ -128,7 +81,7 @@ def conv_arrays(xp: np.ndarray, w: np.ndarray, stride: Pair, dilation: Pair = (1
         return np.zeros((xp.shape[0], f, oh, ow), dtype=np.result_type(xp, w))
     if groups > 1:
         if groups == xp.shape[1]:
-            return _depthwise_forward(xp, w, stride, dilation)
+            return depthwise.forward(xp, w, stride, dilation)
         out = np.empty((xp.shape[0], f, oh, ow), dtype=np.result_type(xp, w))
         for cs, fs in _per_group(groups, xp.shape[1], f):
             out[:, fs] = conv_arrays(xp[:, cs], w[fs], stride, dilation)
@@ -149,7 +102,7 @@ def input_grad_arrays(grad: np.ndarray, w: np.ndarray, padded_shape: tuple[int, 
     grad = np.ascontiguousarray(grad)
     if groups > 1:
         if groups == padded_shape[1]:
-            return _depthwise_input_grad(grad, w, padded_shape, stride, dilation)
+            return depthwise.input_grad(grad, w, padded_shape, stride, dilation)
         gxp = np.empty(padded_shape, dtype=np.result_type(grad, w))
         for cs, fs in _per_group(groups, padded_shape[1], w.shape[0]):
             shape = (padded_shape[0], cs.stop - cs.start) + tuple(padded_shape[2:])
@@ -171,7 +124,7 @@ def weight_grad_arrays(xp: np.ndarray, grad: np.ndarray, w_shape: tuple[int, ...
     grad = np.ascontiguousarray(grad)
     if groups > 1:
         if groups == xp.shape[1]:
-            return _depthwise_weight_grad(xp, grad, w_shape, stride, dilation)
+            return depthwise.weight_grad(xp, grad, w_shape, stride, dilation)
         gw = np.empty(w_shape, dtype=np.result_type(xp, grad))
         for cs, fs in _per_group(groups, xp.shape[1], w_shape[0]):
             gw[fs] = weight_grad_arrays(xp[:, cs], grad[:, fs], (fs.stop - fs.start,) + tuple(w_shape[1:]),

@@ -75,14 +75,15 @@ def flipped_input_grad(grad: np.ndarray, w: np.ndarray, padding: Pair) -> np.nda
 
 
 # ------------------------------------------------------------------------------- 1x1
-def _pixels(xp: np.ndarray, stride: Pair) -> np.ndarray:
-    """The input pixels a 1x1 convolution reads: (N, C, OH, OW), a view."""
-    return xp[:, :, ::stride[0], ::stride[1]]
+def _pixels(xp: np.ndarray, stride: Pair, out_hw: tuple[int, ...]) -> np.ndarray:
+    """The input pixels a 1x1 convolution with output size out_hw reads: (N, C, OH, OW), a view."""
+    (sh, sw), (oh, ow) = stride, out_hw
+    return xp[:, :, :sh * (oh - 1) + 1:sh, :sw * (ow - 1) + 1:sw]
 
 
 def pointwise_forward(xp: np.ndarray, w: np.ndarray, stride: Pair) -> np.ndarray:
     """conv2d with a 1x1 kernel w (F, C, 1, 1) of the padded input xp -> (N, F, OH, OW)."""
-    x = _pixels(xp, stride)
+    x = _pixels(xp, stride, ((xp.shape[2] - 1) // stride[0] + 1, (xp.shape[3] - 1) // stride[1] + 1))
     n, c, oh, ow = x.shape
     f = w.shape[0]
     w2 = w.reshape(f, c)
@@ -118,7 +119,7 @@ def pointwise_input_grad(grad: np.ndarray, w: np.ndarray, padded_shape: tuple[in
             np.matmul(wt, g3[images], out=target[images])
         else:
             m = images.stop - images.start
-            _pixels(gx[images], stride)[...] = np.matmul(wt, g3[images]).reshape(m, c, oh, ow)
+            _pixels(gx[images], stride, (oh, ow))[...] = np.matmul(wt, g3[images]).reshape(m, c, oh, ow)
 
     _split(n, f * c * oh * ow, run)
     return gx
@@ -126,7 +127,7 @@ def pointwise_input_grad(grad: np.ndarray, w: np.ndarray, padded_shape: tuple[in
 
 def pointwise_weight_grad(xp: np.ndarray, grad: np.ndarray, w_shape: tuple[int, ...], stride: Pair) -> np.ndarray:
     """The gradient of a 1x1 convolution with respect to its weight (F, C, 1, 1)."""
-    x = _pixels(xp, stride)
+    x = _pixels(xp, stride, grad.shape[2:])
     n, c, oh, ow = x.shape
     f = w_shape[0]
     g3 = np.ascontiguousarray(grad).reshape(n, f, oh * ow)
