@@ -13,8 +13,10 @@ and, for an incoming gradient g of y's shape, the closed form of the backward pa
 The per-channel sums are per-image dot products through BLAS (a (1, L) x (L, 1) product for each
 image and channel, L the spatial size), added over the batch in float64 in one place, so the
 result does not depend on how the batch is split over the threads. The elementwise passes run
-over a few images at a time (cache-sized blocks), each image as one row of C * L values with the
-per-channel constants repeated L times (a contiguous inner loop whatever L is).
+over blocks of images of about 1 MiB, each image as one row of C * L values with the per-channel
+constants repeated L times (a contiguous inner loop whatever L is), on the calling thread: these
+passes are bound by memory, and split over two threads here they ran slower than on one (a
+(64, 32, 32, 32) batch: statistics 1.3 -> 2.1 ms, backward 4.7 -> 6.0 ms; docs/benchmarks.md).
 
 Only the input, the batch mean and invstd are kept for the backward pass. Its recorded form
 (`create_graph=True`) is the same formula written with tensor operations, the statistics
@@ -31,25 +33,29 @@ import numpy as np
 from ..autograd.function import Context, Function
 from . import parallel
 
-# Seconds per element of one pass over an array on one core (float32, out of cache), and the
-# number of elements of a block that the passes of one step run over while it is in cache.
-_PASS_SECONDS = 0.5e-9
-_BLOCK_ELEMENTS = 1 << 16
+# The number of values of a block that the passes of one step run over while it is in cache
+# (1 MiB of float32: 256 KiB and 4 MiB blocks were slower, the first by the Python around the
+# calls, the second by the cache).
+_BLOCK_ELEMENTS = 1 << 18
+
+
+def _block_images(per_image: int) -> int:
+    """Images per block: about _BLOCK_ELEMENTS values, at least one image."""
+    return max(1, _BLOCK_ELEMENTS // max(per_image, 1))
 
 
 def _blocks(images: slice, per_image: int) -> Iterator[slice]:
     """`images` in blocks of about _BLOCK_ELEMENTS values (at least one image each)."""
-    step = max(1, _BLOCK_ELEMENTS // max(per_image, 1))
+    step = _block_images(per_image)
     for start in range(images.start, images.stop, step):
         yield slice(start, min(images.stop, start + step))
 
 
-def _per_image(n: int, per_image: int, passes: int, task: Callable[[slice], np.ndarray]) -> np.ndarray:
-    """task(images) -> (k, C) per-image results for every slice of the batch, concatenated to (N, C)
-    in batch order (on all cores when the work is large)."""
-    with parallel.single_threaded_blas():  # BLAS's own threads would spin on after the products
-        parts = parallel.map_slices(n, per_image * passes * _PASS_SECONDS, task, uses_blas=True)
-    return parts[0] if len(parts) == 1 else np.concatenate(parts)
+def _per_image(n: int, task: Callable[[slice], np.ndarray]) -> np.ndarray:
+    """task(images) -> (N, C) per-image results of the whole batch (BLAS on one thread: its own
+    threads would spin on after the products and take the cores from the next op)."""
+    with parallel.single_threaded_blas():
+        return task(slice(0, n))
 
 
 def _dots(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -63,31 +69,36 @@ def _row(values: np.ndarray, length: int, dtype: Any) -> np.ndarray:
     return np.repeat(values.astype(dtype), length)
 
 
-def batch_statistics(x3: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(mean, biased variance) per channel of x (N, C, L), in float64."""
+def batch_statistics(x3: np.ndarray, centred_out: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """(mean, biased variance) per channel of x (N, C, L), in float64; `centred_out` (N, C * L),
+    if given, receives x minus the mean rounded to x's dtype (the forward pass scales it in place)."""
     n, c, length = x3.shape
     m = n * length
     ones = np.ones((length, 1), dtype=x3.dtype)
     # (k, C, L) x (L, 1) -> (k, C, 1): each image's sum per channel
-    sums = _per_image(n, c * length, 1, lambda images: (x3[images] @ ones)[:, :, 0])
+    sums = _per_image(n, lambda images: (x3[images] @ ones)[:, :, 0])
     mean = sums.sum(axis=0, dtype=np.float64) / m
-    centre = mean.astype(x3.dtype).reshape(1, c, 1)
+    centre = mean.astype(x3.dtype)
+    centre_row, x2 = _row(centre, length, x3.dtype), x3.reshape(n, c * length)
 
     def centred(images: slice) -> np.ndarray:
         out = np.empty((images.stop - images.start, 2 * c), dtype=np.float64)
+        scratch = None if centred_out is not None else \
+            np.empty((min(images.stop - images.start, _block_images(c * length)), c * length), x3.dtype)
         for block in _blocks(images, c * length):
             rows = slice(block.start - images.start, block.stop - images.start)
-            d = np.subtract(x3[block], centre)  # a block: stays in cache for the products
-            out[rows, :c] = (d @ ones)[:, :, 0]
-            out[rows, c:] = _dots(d, d)
+            target = centred_out[block] if scratch is None else scratch[:block.stop - block.start]
+            d3 = np.subtract(x2[block], centre_row, out=target).reshape(-1, c, length)  # stays in cache
+            out[rows, :c] = (d3 @ ones)[:, :, 0]
+            out[rows, c:] = _dots(d3, d3)
         return out
 
     # about a centre near the mean, x - centre is nearly exact and small: its mean corrects the
     # first estimate, and sum((x - centre)^2) / m = var + (mean - centre)^2
-    totals = _per_image(n, c * length, 2, centred).sum(axis=0) / m
+    totals = _per_image(n, centred).sum(axis=0) / m
     shift = totals[:c]
     var = totals[c:] - shift * shift
-    return centre.reshape(c).astype(np.float64) + shift, np.maximum(var, 0.0)
+    return centre.astype(np.float64) + shift, np.maximum(var, 0.0)
 
 
 class BatchNorm(Function):
@@ -103,23 +114,23 @@ class BatchNorm(Function):
         n, c = x.shape[:2]
         length = math.prod(x.shape[2:])
         x3 = np.ascontiguousarray(x).reshape(n, c, length)
-        mean, var = batch_statistics(x3)
+        dtype = np.result_type(x, w, b)
+        out = np.empty((n, c * length), dtype=dtype)
+        mean, var = batch_statistics(x3, out if dtype == x.dtype else None)
         invstd = 1.0 / np.sqrt(var + eps)
         if stats is not None:  # handed back to the caller for the running statistics
             stats[:] = [mean, var]
-        dtype = np.result_type(x, w, b)
-        out = np.empty((n, c * length), dtype=dtype)
-        centre, scale, shift = (_row(v, length, dtype) for v in (mean, invstd * w, b))
-        x2 = x3.reshape(n, c * length)
+        scale, shift = (_row(v, length, dtype) for v in (invstd * w, b))
+        if dtype != x.dtype:
+            np.subtract(x3.reshape(n, c * length), _row(mean, length, x.dtype), out=out)
 
         def run(images: slice) -> None:
             for block in _blocks(images, c * length):
-                o = out[block]
-                np.subtract(x2[block], centre, out=o)  # (x - mean) * (invstd * w) + b
+                o = out[block]  # (x - mean) * (invstd * w) + b, x - mean already there
                 o *= scale
                 o += shift
 
-        parallel.for_each_slice(n, c * length * 2 * _PASS_SECONDS, run)
+        run(slice(0, n))
         ctx.save_for_backward(x, w, mean, invstd)
         return out.reshape(x.shape)
 
@@ -132,41 +143,49 @@ class BatchNorm(Function):
         dtype = np.result_type(grad, x)
         x3 = np.ascontiguousarray(x).reshape(n, c, length)
         g3 = np.ascontiguousarray(grad).reshape(n, c, length)
-        centre = mean.astype(x.dtype).reshape(1, c, 1)
+        centre = mean.astype(x.dtype)
+        centre_row = _row(centre, length, x.dtype)
         ones = np.ones((length, 1), dtype=grad.dtype)
+        x2, g2 = x3.reshape(n, c * length), g3.reshape(n, c * length)
+
+        gx = np.empty((n, c * length), dtype=dtype) if ctx.needs_input_grad[0] else None
 
         def sums(images: slice) -> np.ndarray:
             out = np.empty((images.stop - images.start, 2 * c), dtype=np.float64)
+            scratch = np.empty((min(images.stop - images.start, _block_images(c * length)), c * length), x.dtype)
             for block in _blocks(images, c * length):
                 rows = slice(block.start - images.start, block.stop - images.start)
+                # x - mean: into the input gradient, which the second pass scales in place
+                target = gx[block] if gx is not None and dtype == x.dtype else scratch[:block.stop - block.start]
+                d = np.subtract(x2[block], centre_row, out=target).reshape(-1, c, length)
                 out[rows, :c] = (g3[block] @ ones)[:, :, 0]  # (k, C, L) x (L, 1): sum of g
-                out[rows, c:] = _dots(g3[block], np.subtract(x3[block], centre))  # sum of g * (x - mean)
+                out[rows, c:] = _dots(g3[block], d)  # sum of g * (x - mean)
             return out
 
-        totals = _per_image(n, c * length, 3, sums).sum(axis=0)
+        totals = _per_image(n, sums).sum(axis=0)
         # the centre is the mean rounded to x's dtype: sum(g (x - mean)) = sum(g (x - centre)) - (mean - centre) db
-        rounding = mean - centre.reshape(c).astype(np.float64)
+        rounding = mean - centre.astype(np.float64)
         db = totals[:c]
         dw = (totals[c:] - rounding * db) * invstd  # sum(g * xhat)
-        if not ctx.needs_input_grad[0]:
+        if gx is None:
             return None, dw if ctx.needs_input_grad[1] else None, db if ctx.needs_input_grad[2] else None
         # dx = A g + B (x - mean) + C0, per channel: A = w invstd, B = -A invstd dw / m, C0 = -A db / m
         a = w.astype(np.float64) * invstd
         bx = -a * invstd * dw / m
         c0 = -a * db / m - bx * rounding  # B (x - centre) + C0 with the centre's rounding folded in
-        ra, rb, rc, rm = (_row(v, length, dtype) for v in (a, bx, c0, mean))
-        x2, g2 = x3.reshape(n, c * length), g3.reshape(n, c * length)
-        gx = np.empty((n, c * length), dtype=dtype)
+        ra, rb, rc = (_row(v, length, dtype) for v in (a, bx, c0))
+        if dtype != x.dtype:
+            np.subtract(x2, centre_row, out=gx)
 
         def run(images: slice) -> None:
+            scratch = np.empty((min(images.stop - images.start, _block_images(c * length)), c * length), dtype)
             for block in _blocks(images, c * length):
-                o = gx[block]
-                np.subtract(x2[block], rm, out=o)
+                o = gx[block]  # x - centre, from the first pass
                 o *= rb
                 o += rc
-                o += np.multiply(g2[block], ra)
+                o += np.multiply(g2[block], ra, out=scratch[:block.stop - block.start])
 
-        parallel.for_each_slice(n, c * length * 3 * _PASS_SECONDS, run)
+        run(slice(0, n))
         return (gx.reshape(x.shape), dw if ctx.needs_input_grad[1] else None,
                 db if ctx.needs_input_grad[2] else None)
 
