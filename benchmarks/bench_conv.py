@@ -20,6 +20,7 @@ from timing import interleaved, thread_settings  # noqa: E402
 
 import tinygrad_np as tg  # noqa: E402
 from tinygrad_np.ops.conv_lowerings import choose_algorithm  # noqa: E402
+from tinygrad_np.ops.conv_rows import use_rows  # noqa: E402
 from tinygrad_np.ops.conv_shortcuts import use_flipped  # noqa: E402
 
 # (name, input shape N C H W, weight shape F C/groups KH KW, stride, padding[, groups])
@@ -42,7 +43,8 @@ SHAPES = [
 
 def lowering_names(x_shape, w_shape, out_shape, stride: int, padding: int, groups: int = 1) -> str:
     """How each pass runs: 'fwd band10, dx im2col, ...' (flipped: the input gradient as a
-    convolution with the flipped kernel, itself lowered as named; matmul: 1x1; depthwise)."""
+    convolution with the flipped kernel, itself lowered as named; rows: conv_rows.py; matmul:
+    1x1; depthwise)."""
     if groups > 1:
         return "fwd depthwise, dx depthwise, dw depthwise" if groups == x_shape[1] else f"{groups} groups"
     if w_shape[2] == w_shape[3] == 1:
@@ -50,12 +52,17 @@ def lowering_names(x_shape, w_shape, out_shape, stride: int, padding: int, group
     xp_shape = (x_shape[0], x_shape[1], x_shape[2] + 2 * padding, x_shape[3] + 2 * padding)
     chosen = []
     for pass_name, short in (("forward", "fwd"), ("input_grad", "dx"), ("weight_grad", "dw")):
+        if pass_name == "forward" and use_rows(xp_shape, w_shape, (stride, stride), (1, 1), out_shape[2:]):
+            chosen.append("fwd rows")
+            continue
         if pass_name == "input_grad" and use_flipped(out_shape, w_shape, xp_shape, (stride, stride),
                                                      (padding, padding), (1, 1), 1):
             qp = w_shape[2] - 1 - padding
             gp_shape = (out_shape[0], out_shape[1], out_shape[2] + 2 * qp, out_shape[3] + 2 * qp)
             flipped = (w_shape[1], w_shape[0], w_shape[2], w_shape[3])
             algorithm, block = choose_algorithm(gp_shape, flipped, (1, 1), x_shape[2:], "forward")
+            if use_rows(gp_shape, flipped, (1, 1), (1, 1), x_shape[2:]):
+                algorithm, block = "rows", 0
             chosen.append(f"dx flipped-{algorithm}" + (f"{block}" if block else ""))
             continue
         algorithm, block = choose_algorithm(xp_shape, w_shape, (stride, stride), out_shape[2:], pass_name)

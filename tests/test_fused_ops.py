@@ -247,3 +247,23 @@ def test_matmul_split_in_pieces_matches_one_product():
         np.testing.assert_allclose(results[0][0], a @ b, rtol=1e-12, atol=1e-10)
         np.testing.assert_allclose(results[0][1], g @ b.T, rtol=1e-12, atol=1e-10)
         np.testing.assert_allclose(results[0][2], a.T @ g, rtol=1e-12, atol=1e-10)
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+@pytest.mark.parametrize(("x_shape", "w_shape", "padding"), [
+    ((2, 8, 14, 13), (8, 8, 3, 3), (1, 1)),
+    ((3, 10, 16, 12), (6, 10, 2, 3), (0, 1)),
+    ((2, 12, 12, 12), (5, 12, 3, 1), (1, 0)),
+])
+def test_conv_rows_lowering_matches_loops(x_shape, w_shape, padding, threads):
+    from oracles import conv2d_loops
+
+    from tinygrad_np.ops import conv_rows
+    rng = np.random.default_rng(9)
+    x, w = rng.standard_normal(x_shape), rng.standard_normal(w_shape)
+    out_hw = (x_shape[2] + 2 * padding[0] - w_shape[2] + 1, x_shape[3] + 2 * padding[1] - w_shape[3] + 1)
+    padded = x_shape[:2] + (x_shape[2] + 2 * padding[0], x_shape[3] + 2 * padding[1])
+    assert conv_rows.use_rows(padded, w_shape, (1, 1), (1, 1), out_hw)
+    with parallel.forced_split(threads):
+        y = tg.conv2d(t64(x), t64(w), padding=padding)
+    np.testing.assert_allclose(y.data, conv2d_loops(x, w, None, (1, 1), padding), rtol=1e-12, atol=1e-12)

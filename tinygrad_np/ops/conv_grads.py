@@ -25,6 +25,7 @@ import numpy as np
 from ..autograd.function import Context, Function
 from . import conv_depthwise as depthwise
 from . import conv_lowerings as algo
+from . import conv_rows as rows
 from . import conv_shortcuts as shortcut
 from . import dual
 
@@ -88,6 +89,8 @@ def conv_arrays(xp: np.ndarray, w: np.ndarray, stride: Pair, dilation: Pair = (1
         return out
     if _pointwise(w.shape, groups):
         return shortcut.pointwise_forward(xp, w, stride)
+    if rows.use_rows(xp.shape, w.shape, stride, dilation, (oh, ow)):
+        return rows.rows_forward(xp, w, oh, ow)
     algorithm, block = _lowering(xp.shape, w.shape, stride, (oh, ow), dilation, "forward")
     if algorithm == "band":
         return algo.band_forward(xp, w, stride[0], stride[1], oh, ow, block)

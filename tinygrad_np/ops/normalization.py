@@ -83,11 +83,11 @@ def batch_statistics(x3: np.ndarray, centred_out: np.ndarray | None = None) -> t
 
     def centred(images: slice) -> np.ndarray:
         out = np.empty((images.stop - images.start, 2 * c), dtype=np.float64)
-        scratch = None if centred_out is not None else \
+        scratch = centred_out if centred_out is not None else \
             np.empty((min(images.stop - images.start, _block_images(c * length)), c * length), x3.dtype)
         for block in _blocks(images, c * length):
             rows = slice(block.start - images.start, block.stop - images.start)
-            target = centred_out[block] if scratch is None else scratch[:block.stop - block.start]
+            target = centred_out[block] if centred_out is not None else scratch[:block.stop - block.start]
             d3 = np.subtract(x2[block], centre_row, out=target).reshape(-1, c, length)  # stays in cache
             out[rows, :c] = (d3 @ ones)[:, :, 0]
             out[rows, c:] = _dots(d3, d3)
