@@ -2,7 +2,8 @@
 
     python benchmarks/bench_lowerings.py [--rounds R] [--batch-scale S] [--block B]
 
-For the layer shapes of bench_conv.py: forward, input gradient and weight gradient, each by
+For the layer shapes of bench_conv.py (but the 1x1 and depthwise ones): forward, input gradient
+and weight gradient, each by
 the band lowering (at the block width `band_block_width` gives that pass) and by im2col, timed
 in interleaved rounds (ours only, all threads); `--block B` times the band lowering with blocks
 of at most B columns instead. The model (`pass_costs` in
@@ -49,7 +50,8 @@ def main(argv: list[str] = None) -> None:
     print("threads:", thread_settings())
     print(f"{'layer':36} {'pass':11} {'band ms':>8} {'est':>6} {'im2col ms':>9} {'est':>6}  chosen"
           + (f" (band timed with blocks of at most {args.block})" if args.block else ""))
-    for name, x_shape, w_shape, stride, padding in SHAPES:
+    # the layers that go through band or im2col (not the 1x1 and depthwise ones)
+    for name, x_shape, w_shape, stride, padding in [s[:5] for s in SHAPES if len(s) == 5 and s[2][2] > 1]:
         n = max(1, round(x_shape[0] * args.batch_scale))
         x = rng.standard_normal((n,) + x_shape[1:]).astype(np.float32)
         w = (rng.standard_normal(w_shape) * 0.1).astype(np.float32)

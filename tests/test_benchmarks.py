@@ -38,9 +38,10 @@ def test_bench_zhang_checks_torch_and_reports_ratios_memory_and_loops():
 def test_bench_conv_checks_gradients_and_names_the_algorithm():
     result = run_json("bench_conv.py", "--rounds", "1")
     rows = result["results"]
-    assert len(rows) == 5
+    assert len(rows) == 13
     lowerings = {part.split()[1].rstrip("0123456789") for row in rows for part in row["algorithm"].split(", ")}
-    assert lowerings == {"band", "im2col"}
+    assert {"band", "im2col", "rows", "flipped-im2col", "flipped-rows", "matmul", "depthwise"} >= lowerings
+    assert {"band", "im2col", "rows", "matmul", "depthwise"} <= lowerings
     assert all([part.split()[0] for part in row["algorithm"].split(", ")] == ["fwd", "dx", "dw"] for row in rows)
 
 
@@ -69,7 +70,7 @@ def test_per_op_lists_the_cnn_primitives_and_the_whole_pass_and_compares_with_to
 def test_bench_lowerings_times_both_lowerings_for_every_pass():
     text = run_text("bench_lowerings.py", "--rounds", "1", "--batch-scale", "0.05")
     rows = [line for line in text.splitlines()[2:] if line.strip()]
-    assert len(rows) == 5 * 3
+    assert len(rows) == 11 * 3
     assert all(line.split()[-1] in ("band", "im2col", "faster)") for line in rows)
 
 
@@ -83,3 +84,28 @@ def test_bench_malloc_reports_memory_kept_and_faults_per_setting():
     result = run_json("bench_malloc.py", "--runs", "1", "--steps", "2")
     assert set(result["kept_mib_after_8_threads_free_200_mib"]) == {"as imported", "thresholds only", "off"}
     assert set(result["cnn"]["off"]) == {"train 64", "infer 64", "train 256", "infer 256"}
+
+
+def test_bench_models_checks_torch_and_reports_ratios_and_memory_per_model():
+    result = run_json("bench_models.py", "--quick")
+    assert list(result["models"]) == ["lenet5", "vgg", "vgg_bn", "resnet"]
+    for entry in result["models"].values():
+        assert entry["max_relative_difference"]["float64"] < 1e-9
+        assert entry["max_relative_difference"]["float32"] < 1e-4
+        (row,) = entry["results"]
+        assert row["batch"] == 2
+        assert row["step_ratio"] > 0
+        assert row["forward_ratio"] > 0
+        assert set(entry["peak_step_memory_mib"]) == {"batch", "tinygrad_np", "torch"}
+
+
+def test_per_op_times_the_layers_of_the_models_next_to_torch():
+    text = run_text("per_op.py", "--models", "lenet5", "resnet", "--batch", "2", "--rounds", "1")
+    rows = [line.split() for line in text.splitlines()[2:]]
+    assert {(row[0], row[1]) for row in rows} == {
+        ("lenet5", "relu"), ("lenet5", "max_pool2d"), ("lenet5", "cross_entropy"),
+        ("resnet", "relu"), ("resnet", "batch_norm"), ("resnet", "cross_entropy")}
+    for row in rows:
+        assert row[3] == "/"
+        assert float(row[2]) > 0
+        assert float(row[4]) > 0

@@ -6,8 +6,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
-
 from .engine import root_gradient, sweep
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -74,5 +72,5 @@ def grad(outputs: Tensor | Sequence[Tensor], inputs: Tensor | Sequence[Tensor],
         elif create_graph:
             found.append(found_grad)
         else:
-            found.append(Tensor(np.array(found_grad), dtype=t.dtype))
+            found.append(Tensor(found_grad, dtype=t.dtype))  # one copy: the gradient may share memory
     return tuple(found)

@@ -15,6 +15,7 @@ _CACHE_BLOCK = 1 << 15
 # Seconds per element on one core (float32, measured here), to decide whether to split the work.
 _SIGMOID_SECONDS = 3e-9           # NumPy's exp dominates
 _SIGMOID_GRAD_SECONDS = 0.6e-9
+_PASS_SECONDS = 0.5e-9            # one pass over an array (float32, out of cache)
 
 
 def _cache_blocks(part: slice) -> Iterator[slice]:
@@ -97,19 +98,42 @@ class Tanh(Function):
 
 class Relu(Function):
     """max(x, 0), as PyTorch: relu(-inf) = 0, a negative gives +0.0, NaN stays NaN. The gradient at
-    exactly 0 (and at NaN) is 0."""
+    exactly 0 (and at NaN) is 0.
+
+    Saves its output (which the next op usually keeps anyway), not a mask: the gradient flows
+    where the output is positive. Both passes split over the cores when large.
+    """
     differentiable_backward = True
 
     @staticmethod
     def forward(ctx: Context, a: np.ndarray) -> np.ndarray:
-        ctx.save_for_backward(a > 0)
-        # not a * (a > 0): that makes -inf * 0 = NaN and -x * 0 = -0.0
-        return np.maximum(a, np.zeros((), dtype=a.dtype))
+        out = np.empty(a.shape, dtype=a.dtype)
+        flat_a, flat_out = np.ascontiguousarray(a).reshape(-1), out.reshape(-1)
+        zero = np.zeros((), dtype=a.dtype)
+
+        def run(part: slice) -> None:
+            # not a * (a > 0): that makes -inf * 0 = NaN and -x * 0 = -0.0
+            np.maximum(flat_a[part], zero, out=flat_out[part])
+
+        parallel.for_each_slice(flat_out.size, _PASS_SECONDS, run)
+        ctx.save_for_backward(out)
+        return out
 
     @staticmethod
-    def backward(ctx: Context, grad: np.ndarray) -> np.ndarray:
-        (mask,) = ctx.saved_tensors
-        return grad * mask
+    def backward(ctx: Context, grad: Any) -> Any:
+        (out,) = ctx.saved_tensors
+        positive = dual.array(out)  # where the gradient flows: a constant of the backward graph
+        if dual.is_tensor(grad) or positive.shape != grad.shape:
+            return grad * (positive > 0)
+        result = np.empty(grad.shape, dtype=np.result_type(grad, positive))
+        flat_out, flat_result = positive.reshape(-1), result.reshape(-1)
+        flat_grad = np.ascontiguousarray(grad).reshape(-1)
+
+        def run(part: slice) -> None:
+            np.multiply(flat_grad[part], flat_out[part] > 0, out=flat_result[part])
+
+        parallel.for_each_slice(flat_result.size, 2 * _PASS_SECONDS, run)
+        return result
 
 
 class Softplus(Function):

@@ -34,21 +34,25 @@ class Conv2d(Function):
     def forward(ctx: Context, x: np.ndarray, w: np.ndarray, *bias: np.ndarray, stride: tuple[int, int],
                 padding: tuple[int, int], dilation: tuple[int, int] = (1, 1), groups: int = 1) -> np.ndarray:
         xp = grads._pad_hw(x, *padding)
-        ctx.save_for_backward(xp, w)
+        # the input itself, not its padded copy: the graph keeps the input alive anyway, and the
+        # weight gradient pads it again (a copy in backward instead of a second array held)
+        ctx.save_for_backward(x, w)
         out = grads.conv_arrays(xp, w, stride, dilation, groups)
+        del xp
         if bias and out.size:
             out += bias[0].reshape(1, w.shape[0], 1, 1)
         return out
 
     @staticmethod
     def backward(ctx: Context, grad: np.ndarray) -> tuple[np.ndarray | None, ...]:
-        xp, w = ctx.saved_tensors
+        x, w = ctx.saved_tensors
         stride, padding, dilation, groups = grads._geometry(ctx)
         gx = gw = None
+        if ctx.needs_input_grad[1]:  # first, so that the padded copy is freed before gx is made
+            gw = grads.weight_grad_arrays(grads._pad_hw(x, *padding), grad, w.shape, stride, dilation, groups)
         if ctx.needs_input_grad[0]:
-            gx = grads._crop_hw(grads.input_grad_arrays(grad, w, xp.shape, stride, dilation, groups), *padding)
-        if ctx.needs_input_grad[1]:
-            gw = grads.weight_grad_arrays(xp, grad, w.shape, stride, dilation, groups)
+            gx = grads.unpadded_input_grad(grad, w, grads._padded_shape(x.shape, padding), stride, padding,
+                                           dilation, groups)
         result: tuple[np.ndarray | None, ...] = (gx, gw)
         if len(ctx.needs_input_grad) == 3:
             result += (grad.sum(axis=(0, 2, 3)) if ctx.needs_input_grad[2] else None,)

@@ -23,8 +23,11 @@ from typing import Any
 import numpy as np
 
 from ..autograd.function import Context, Function
+from . import conv_depthwise as depthwise
 from . import conv_lowerings as algo
-from . import dual, parallel
+from . import conv_rows as rows
+from . import conv_shortcuts as shortcut
+from . import dual
 
 Pair = tuple[int, int]
 
@@ -45,6 +48,11 @@ def _padded_shape(x_shape: tuple[int, ...], padding: Pair) -> tuple[int, ...]:
 
 
 # --------------------------------------------------------------------------- on arrays
+def _pointwise(w_shape: tuple[int, ...], groups: int) -> bool:
+    """A 1x1 kernel in one group (dilation does not matter): plain matrix products."""
+    return w_shape[2] == w_shape[3] == 1 and groups == 1 and algo._forced[0] is None
+
+
 def _lowering(padded_shape: tuple[int, ...], w_shape: tuple[int, ...], stride: Pair, out_hw: tuple[int, int],
               dilation: Pair, pass_name: str) -> tuple[str, int]:
     """The lowering of one pass: band or im2col by the cost model; im2col when dilated (the band
@@ -58,54 +66,6 @@ def output_hw(padded_hw: tuple[int, ...], kernel: tuple[int, ...], stride: Pair,
     """(OH, OW) of a convolution of a padded input: (Hp - dh*(KH-1) - 1) // sh + 1."""
     return ((padded_hw[0] - dilation[0] * (kernel[0] - 1) - 1) // stride[0] + 1,
             (padded_hw[1] - dilation[1] * (kernel[1] - 1) - 1) // stride[1] + 1)
-
-
-def _taps(kh: int, kw: int, stride: Pair, dilation: Pair, oh: int, ow: int) -> Any:
-    """For each kernel tap (i, j): the rows and columns of the padded input it reads."""
-    (sh, sw), (dh, dw) = stride, dilation
-    for i in range(kh):
-        for j in range(kw):
-            yield i, j, slice(i * dh, i * dh + sh * (oh - 1) + 1, sh), slice(j * dw, j * dw + sw * (ow - 1) + 1, sw)
-
-
-def _depthwise_forward(xp: np.ndarray, w: np.ndarray, stride: Pair, dilation: Pair) -> np.ndarray:
-    """groups == channels: each output channel f reads input channel f // (F/C). A sum over the
-    KH*KW taps of a strided slice times one weight per channel (no matrix product to make)."""
-    f, _, kh, kw = w.shape
-    oh, ow = output_hw(xp.shape[2:], (kh, kw), stride, dilation)
-    xr = xp if f == xp.shape[1] else np.repeat(xp, f // xp.shape[1], axis=1)  # (N, F, Hp, Wp)
-    out = np.zeros((xp.shape[0], f, oh, ow), dtype=np.result_type(xp, w))
-
-    def run(images: slice) -> None:
-        o, tmp = out[images], np.empty(out[images].shape, dtype=out.dtype)
-        for i, j, rows, cols in _taps(kh, kw, stride, dilation, oh, ow):
-            o += np.multiply(xr[images, :, rows, cols], w[:, 0, i, j].reshape(1, f, 1, 1), out=tmp)
-
-    parallel.for_each_slice(xp.shape[0], out[:1].size * kh * kw * 1e-9, run)
-    return out
-
-
-def _depthwise_input_grad(grad: np.ndarray, w: np.ndarray, padded_shape: tuple[int, ...], stride: Pair,
-                          dilation: Pair) -> np.ndarray:
-    n, f, oh, ow = grad.shape
-    c, kh, kw = padded_shape[1], w.shape[2], w.shape[3]
-    gxr = np.zeros((n, f) + tuple(padded_shape[2:]), dtype=np.result_type(grad, w))
-    for i, j, rows, cols in _taps(kh, kw, stride, dilation, oh, ow):
-        gxr[:, :, rows, cols] += grad * w[:, 0, i, j].reshape(1, f, 1, 1)
-    # output channels that read the same input channel add up: (N, C, F/C, Hp, Wp) -> (N, C, Hp, Wp)
-    return gxr if f == c else gxr.reshape((n, c, f // c) + tuple(padded_shape[2:])).sum(axis=2)
-
-
-def _depthwise_weight_grad(xp: np.ndarray, grad: np.ndarray, w_shape: tuple[int, ...], stride: Pair,
-                           dilation: Pair) -> np.ndarray:
-    f, _, kh, kw = w_shape
-    oh, ow = grad.shape[2:]
-    xr = xp if f == xp.shape[1] else np.repeat(xp, f // xp.shape[1], axis=1)
-    gw = np.empty(w_shape, dtype=np.result_type(xp, grad))
-    for i, j, rows, cols in _taps(kh, kw, stride, dilation, oh, ow):
-        # (N, F, OH, OW) . (N, F, OH, OW) over N, OH, OW -> (F,)
-        gw[:, 0, i, j] = np.einsum("nfhw,nfhw->f", grad, xr[:, :, rows, cols])
-    return gw
 
 
 def _per_group(groups: int, c: int, f: int) -> list[tuple[slice, slice]]:
@@ -122,11 +82,15 @@ def conv_arrays(xp: np.ndarray, w: np.ndarray, stride: Pair, dilation: Pair = (1
         return np.zeros((xp.shape[0], f, oh, ow), dtype=np.result_type(xp, w))
     if groups > 1:
         if groups == xp.shape[1]:
-            return _depthwise_forward(xp, w, stride, dilation)
+            return depthwise.forward(xp, w, stride, dilation)
         out = np.empty((xp.shape[0], f, oh, ow), dtype=np.result_type(xp, w))
         for cs, fs in _per_group(groups, xp.shape[1], f):
             out[:, fs] = conv_arrays(xp[:, cs], w[fs], stride, dilation)
         return out
+    if _pointwise(w.shape, groups):
+        return shortcut.pointwise_forward(xp, w, stride)
+    if rows.use_rows(xp.shape, w.shape, stride, dilation, (oh, ow)):
+        return rows.rows_forward(xp, w, oh, ow)
     algorithm, block = _lowering(xp.shape, w.shape, stride, (oh, ow), dilation, "forward")
     if algorithm == "band":
         return algo.band_forward(xp, w, stride[0], stride[1], oh, ow, block)
@@ -141,12 +105,14 @@ def input_grad_arrays(grad: np.ndarray, w: np.ndarray, padded_shape: tuple[int, 
     grad = np.ascontiguousarray(grad)
     if groups > 1:
         if groups == padded_shape[1]:
-            return _depthwise_input_grad(grad, w, padded_shape, stride, dilation)
+            return depthwise.input_grad(grad, w, padded_shape, stride, dilation)
         gxp = np.empty(padded_shape, dtype=np.result_type(grad, w))
         for cs, fs in _per_group(groups, padded_shape[1], w.shape[0]):
             shape = (padded_shape[0], cs.stop - cs.start) + tuple(padded_shape[2:])
             gxp[:, cs] = input_grad_arrays(grad[:, fs], w[fs], shape, stride, dilation)
         return gxp
+    if _pointwise(w.shape, groups):
+        return shortcut.pointwise_input_grad(grad, w, padded_shape, stride)
     algorithm, block = _lowering(padded_shape, w.shape, stride, grad.shape[2:], dilation, "input_grad")
     if algorithm == "band":
         return algo.band_input_grad(grad, w, padded_shape, stride[0], stride[1], block)
@@ -161,16 +127,28 @@ def weight_grad_arrays(xp: np.ndarray, grad: np.ndarray, w_shape: tuple[int, ...
     grad = np.ascontiguousarray(grad)
     if groups > 1:
         if groups == xp.shape[1]:
-            return _depthwise_weight_grad(xp, grad, w_shape, stride, dilation)
+            return depthwise.weight_grad(xp, grad, w_shape, stride, dilation)
         gw = np.empty(w_shape, dtype=np.result_type(xp, grad))
         for cs, fs in _per_group(groups, xp.shape[1], w_shape[0]):
             gw[fs] = weight_grad_arrays(xp[:, cs], grad[:, fs], (fs.stop - fs.start,) + tuple(w_shape[1:]),
                                         stride, dilation)
         return gw
+    if _pointwise(w_shape, groups):
+        return shortcut.pointwise_weight_grad(xp, grad, w_shape, stride)
     algorithm, block = _lowering(xp.shape, w_shape, stride, grad.shape[2:], dilation, "weight_grad")
     if algorithm == "band":
         return algo.band_weight_grad(xp, grad, w_shape, stride[0], stride[1], block)
     return algo.im2col_weight_grad(xp, grad, w_shape, stride[0], stride[1], *dilation)
+
+
+def unpadded_input_grad(grad: np.ndarray, w: np.ndarray, padded_shape: tuple[int, ...], stride: Pair,
+                        padding: Pair, dilation: Pair = (1, 1), groups: int = 1) -> np.ndarray:
+    """d<grad, conv2d(x, w)>/dx for the unpadded x: by the flipped kernel when the cost model
+    prefers it (conv_shortcuts.py), else input_grad_arrays cropped."""
+    if grad.size and w.size and shortcut.use_flipped(grad.shape, w.shape, padded_shape, stride, padding,
+                                                     dilation, groups):
+        return shortcut.flipped_input_grad(np.ascontiguousarray(grad), w, padding)
+    return _crop_hw(input_grad_arrays(grad, w, padded_shape, stride, dilation, groups), *padding)
 
 
 # ------------------------------------------------------------- on arrays or tensors
@@ -189,8 +167,7 @@ def input_grad(grad: Any, w: Any, x_shape: tuple[int, ...], stride: Pair, paddin
     if dual.is_tensor(grad) or dual.is_tensor(w):
         return ConvInputGrad.apply(grad, w, x_shape=tuple(x_shape), stride=stride, padding=padding,
                                    dilation=dilation, groups=groups)
-    padded = _padded_shape(x_shape, padding)
-    return _crop_hw(input_grad_arrays(grad, w, padded, stride, dilation, groups), *padding)
+    return unpadded_input_grad(grad, w, _padded_shape(x_shape, padding), stride, padding, dilation, groups)
 
 
 def weight_grad(x: Any, grad: Any, w_shape: tuple[int, ...], stride: Pair, padding: Pair, dilation: Pair = (1, 1),

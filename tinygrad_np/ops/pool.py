@@ -77,40 +77,81 @@ def avg_pool_grad_arrays(grad: np.ndarray, shape: tuple[int, ...], kernel: Pair,
 
 
 def max_pool_arrays(x: np.ndarray, kernel: Pair, stride: Pair) -> np.ndarray:
-    """Max over kh x kw windows of x (N, C, H, W) -> (N, C, OH, OW), floor output size."""
+    """Max over kh x kw windows of x (N, C, H, W) -> (N, C, OH, OW), floor output size.
+
+    Separable, on all cores when large: first the max over the kh kernel rows (strided slices of
+    whole rows, so the inner loop runs over contiguous columns), then over the kw columns of that.
+    """
     (kh, kw), (sh, sw) = kernel, stride
     oh, ow = (x.shape[2] - kh) // sh + 1, (x.shape[3] - kw) // sw + 1
-    offsets = _offset_slices(kh, kw, sh, sw, oh, ow)
-    rows, cols = next(offsets)
-    out = x[:, :, rows, cols].copy()
-    for rows, cols in offsets:
-        np.maximum(out, x[:, :, rows, cols], out=out)
+    width = sw * (ow - 1) + kw  # input columns that some window reads
+    out = np.empty(x.shape[:2] + (oh, ow), dtype=x.dtype)
+
+    def run(images: slice) -> None:
+        xs = x[images]
+        rows = [xs[:, :, i:i + sh * (oh - 1) + 1:sh, :width] for i in range(kh)]
+        row_max = rows[0].copy() if kh == 1 else np.maximum(rows[0], rows[1])  # (n, C, OH, width)
+        for r in rows[2:]:
+            np.maximum(row_max, r, out=row_max)
+        cols = [row_max[..., j:j + sw * (ow - 1) + 1:sw] for j in range(kw)]
+        o = out[images]
+        if kw == 1:
+            o[...] = cols[0]
+            return
+        np.maximum(cols[0], cols[1], out=o)
+        for c in cols[2:]:
+            np.maximum(o, c, out=o)
+
+    parallel.for_each_slice(x.shape[0], x[:1].size * _PASS_SECONDS, run)
     return out
 
 
-def _tie_counts(x: np.ndarray, out: np.ndarray, kernel: Pair, stride: Pair, dtype: Any) -> np.ndarray:
-    """How many inputs tie for each window's maximum."""
-    count = accumulator(out.shape, dtype)
-    for rows, cols in _offset_slices(*kernel, *stride, *out.shape[2:]):
-        count += x[:, :, rows, cols] == out
-    return count
+def _winners(x: np.ndarray, out: np.ndarray, kernel: Pair, stride: Pair) -> tuple[list[np.ndarray], np.ndarray]:
+    """For each kernel offset, where its input equals the window's maximum (bool, out's shape), and
+    how many inputs tie for each window's maximum (at least 1 unless the window holds a NaN)."""
+    masks = [np.equal(x[:, :, rows, cols], out) for rows, cols in _offset_slices(*kernel, *stride, *out.shape[2:])]
+    count = masks[0].astype(np.uint8) if len(masks) < 256 else masks[0].astype(np.int64)
+    for m in masks[1:]:
+        count += m
+    return masks, count
 
 
 def max_pool_grad_arrays(grad: np.ndarray, x: np.ndarray, out: np.ndarray, kernel: Pair, stride: Pair) -> np.ndarray:
-    """Each window's gradient shared evenly among the inputs that tie for its maximum."""
-    share = grad / _tie_counts(x, out, kernel, stride, grad.dtype)
-    gx = accumulator(x.shape, grad.dtype)
-    for rows, cols in _offset_slices(*kernel, *stride, *out.shape[2:]):
-        gx[:, :, rows, cols] += (x[:, :, rows, cols] == out) * share
+    """Each window's gradient shared evenly among the inputs that tie for its maximum.
+
+    Windows that tile the input (stride = kernel) write each input once, on all cores when large;
+    overlapping windows add their shares.
+    """
+    (kh, kw), (sh, sw) = kernel, stride
+    n, c, oh, ow = out.shape
+    if (sh, sw) != (kh, kw):
+        masks, count = _winners(x, out, kernel, stride)
+        share = grad / count
+        gx = accumulator(x.shape, grad.dtype)
+        for m, (rows, cols) in zip(masks, _offset_slices(kh, kw, sh, sw, oh, ow), strict=True):
+            gx[:, :, rows, cols] += m * share
+        return gx
+    exact = x.shape[2:] == (oh * kh, ow * kw)  # else floor left rows/columns with no window
+    gx = np.empty(x.shape, dtype=grad.dtype) if exact else np.zeros(x.shape, dtype=grad.dtype)
+
+    def run(images: slice) -> None:
+        masks, count = _winners(x[images], out[images], kernel, stride)
+        share = np.divide(grad[images], count, dtype=gx.dtype)
+        g = gx[images]
+        for m, (rows, cols) in zip(masks, _offset_slices(kh, kw, sh, sw, oh, ow), strict=True):
+            np.multiply(m, share, out=g[:, :, rows, cols])
+
+    parallel.for_each_slice(n, x[:1].size * 3 * _PASS_SECONDS, run)
     return gx
 
 
 def max_pool_select_arrays(u: np.ndarray, x: np.ndarray, out: np.ndarray, kernel: Pair, stride: Pair) -> np.ndarray:
     """The adjoint of `max_pool_grad_arrays`: for each window, the mean of u over its tied maxima."""
+    masks, count = _winners(x, out, kernel, stride)
     total = accumulator(out.shape, u.dtype)
-    for rows, cols in _offset_slices(*kernel, *stride, *out.shape[2:]):
-        total += (x[:, :, rows, cols] == out) * u[:, :, rows, cols]
-    return total / _tie_counts(x, out, kernel, stride, u.dtype)
+    for m, (rows, cols) in zip(masks, _offset_slices(*kernel, *stride, *out.shape[2:]), strict=True):
+        total += m * u[:, :, rows, cols]
+    return total / count
 
 
 class AvgPool2d(Function):

@@ -2,8 +2,10 @@
 
 The input holds one score per class along dim 1: (N, C), (N, C, d1, d2, ...) or an unbatched
 (C,). The target holds either class indices (integers, the input's shape without the class
-dim) or, for cross_entropy, class probabilities (floats, the input's shape). Composites of
-log_softmax, indexing and sums; like PyTorch, class `weight`s are constants (no gradient).
+dim) or, for cross_entropy, class probabilities (floats, the input's shape). cross_entropy of
+class indices without label smoothing is one primitive (`tinygrad_np.ops.loss.CrossEntropy`,
+log-softmax and the negative log-likelihood fused, closed-form backward); the rest are composites
+of log_softmax, indexing and sums. Like PyTorch, class `weight`s are constants (no gradient).
 
 With class indices, `reduction="mean"` divides the weighted sum by the sum of the weights
 of the targets that are not `ignore_index` (NaN if every target is ignored); with class
@@ -16,6 +18,7 @@ from typing import Any
 
 import numpy as np
 
+from ...ops.loss import CrossEntropy
 from ...tensor import Tensor
 from ._common import check_reduction, constant, lift
 
@@ -117,19 +120,22 @@ def cross_entropy(input: Tensor, target: Any, weight: Any = None, *, ignore_inde
     c = input.shape[0] if input.ndim == 1 else input.shape[1]
     w = _class_weight(op, weight, c)
     class_dim = 0 if input.ndim == 1 else 1
-    log_probs = input.log_softmax(class_dim)
     raw = target.data if isinstance(target, Tensor) else np.asarray(target)
     if raw.dtype.kind == "f":
+        log_probs = input.log_softmax(class_dim)
         return _probability_targets(log_probs, lift(target, input), w, reduction, label_smoothing)
     if raw.dtype.kind not in "iu":
         raise TypeError(f"{op}: labels must be integers (class indices) or floats (class probabilities), "
                         f"got dtype {raw.dtype}")
     flat = _class_indices(op, input, raw, ignore_index, "logits")
+    if label_smoothing == 0:  # log-softmax and the picked log-probabilities in one op
+        loss = CrossEntropy.apply(_classes_last(input), Tensor(flat), weight=w, ignore_index=int(ignore_index),
+                                  reduction=reduction)
+        return loss.reshape(raw.shape) if reduction == "none" else loss
+    log_probs = input.log_softmax(class_dim)
     loss, w_t, valid = _picked(log_probs, flat, w, ignore_index)
     divisor = float(w_t.sum())
     nll = _finish(loss, reduction, divisor, raw.shape)
-    if label_smoothing == 0:
-        return nll
     lp = _classes_last(log_probs)  # (M, C)
     smooth = -(lp if w is None else lp * constant(w, lp)).sum(1) * constant(valid.astype(np.float64), lp)
     if reduction == "mean" and w is None:

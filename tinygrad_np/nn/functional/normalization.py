@@ -1,9 +1,13 @@
 """Normalization as in torch.nn.functional: batch_norm, layer_norm, group_norm.
 
-Composites: the mean and the biased variance (the mean of squared deviations) are ordinary
-reductions, so the gradient through both comes from the tape. batch_norm updates the running
-statistics in place (outside the tape) when training, with the unbiased batch variance like
-PyTorch: running = (1 - momentum) * running + momentum * batch statistic, computed in float64.
+layer_norm and group_norm are composites: the mean and the biased variance (the mean of squared
+deviations) are ordinary reductions, so the gradient through both comes from the tape.
+batch_norm with batch statistics is one primitive (`tinygrad_np.ops.normalization.BatchNorm`:
+one pass for the statistics, a closed-form backward, recorded as tensor operations for second
+derivatives); with running statistics it is a composite of two per-channel passes. When
+training it updates the running statistics in place (outside the tape), with the unbiased
+batch variance like PyTorch: running = (1 - momentum) * running + momentum * batch statistic,
+computed in float64.
 """
 from __future__ import annotations
 
@@ -12,6 +16,7 @@ from typing import Any
 
 import numpy as np
 
+from ...ops.normalization import BatchNorm
 from ...tensor import Tensor
 from ._common import lift
 
@@ -63,33 +68,48 @@ def batch_norm(input: Tensor, running_mean: Any, running_var: Any, weight: Any =
     """
     x = _float_input("batch_norm", input, 2)
     c = x.shape[1]
-    axes = (0, *range(2, x.ndim))
     stat_shape = (1, c) + (1,) * (x.ndim - 2)
     if training:
         n = x.numel() // c
         if n <= 1:
             raise ValueError(f"batch_norm: expected more than 1 value per channel when training, got input "
                              f"of shape {x.shape}")
-        out, mean, var = _normalize(x, axes, eps)
-        batch_mean = mean.data.reshape(c).astype(np.float64)
+        w = _channel_param("batch_norm", weight, "weight", c, x, 1.0)
+        b = _channel_param("batch_norm", bias, "bias", c, x, 0.0)
+        stats: list[np.ndarray] = []
+        out = BatchNorm.apply(x, w, b, eps=float(eps), stats=stats)
+        batch_mean, batch_var = stats
         if running_mean is not None:
             _update_running(running_mean, batch_mean, momentum, "running_mean")
         if running_var is not None:
-            centered = x.data.astype(np.float64) - batch_mean.reshape(stat_shape)
-            unbiased = (centered * centered).sum(axis=axes) / (n - 1)
-            _update_running(running_var, unbiased, momentum, "running_var")
-    else:
-        if running_mean is None or running_var is None:
-            raise ValueError("batch_norm: running_mean and running_var are needed when training=False")
-        stats = []
-        for name, value in (("running_mean", running_mean), ("running_var", running_var)):
-            arr = np.asarray(value.data if isinstance(value, Tensor) else value)
-            if arr.shape != (c,):
-                raise ValueError(f"batch_norm: {name} must have shape ({c},), one value per channel, got "
-                                 f"{arr.shape} (input {x.shape})")
-            stats.append(Tensor(arr.reshape(stat_shape), dtype=x.dtype))
-        out = (x - stats[0]) / (stats[1] + eps).sqrt()
-    return _affine("batch_norm", out, weight, bias, c, x)
+            _update_running(running_var, batch_var * (n / (n - 1)), momentum, "running_var")  # unbiased
+        return out
+    if running_mean is None or running_var is None:
+        raise ValueError("batch_norm: running_mean and running_var are needed when training=False")
+    stats = []
+    for name, value in (("running_mean", running_mean), ("running_var", running_var)):
+        arr = np.asarray(value.data if isinstance(value, Tensor) else value)
+        if arr.shape != (c,):
+            raise ValueError(f"batch_norm: {name} must have shape ({c},), one value per channel, got "
+                             f"{arr.shape} (input {x.shape})")
+        stats.append(arr.astype(np.float64))
+    # (x - running_mean) * (w / sqrt(running_var + eps)) + b: two passes with the per-channel factor
+    # folded into the weight (a (C,) tensor op, so the weight still gets its gradient)
+    invstd = Tensor((1.0 / np.sqrt(stats[1] + eps)).reshape(stat_shape), dtype=x.dtype)
+    scale = invstd if weight is None else invstd * _per_channel("batch_norm", weight, "weight", c, x)
+    out = (x - Tensor(stats[0].reshape(stat_shape), dtype=x.dtype)) * scale
+    return out if bias is None else out + _per_channel("batch_norm", bias, "bias", c, x)
+
+
+def _channel_param(op: str, value: Any, name: str, channels: int, x: Tensor, default: float) -> Tensor:
+    """A (C,) tensor of the weight or bias, or a constant `default` (C,) when it is None."""
+    if value is None:
+        return Tensor(np.full(channels, default), dtype=x.dtype)
+    t = lift(value, x)
+    if t.shape != (channels,):
+        raise ValueError(f"{op}: {name} must have shape ({channels},), one value per channel, got {t.shape} "
+                         f"(input {x.shape})")
+    return t
 
 
 def _affine(op: str, out: Tensor, weight: Any, bias: Any, channels: int, x: Tensor) -> Tensor:
