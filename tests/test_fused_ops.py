@@ -215,19 +215,25 @@ def test_conv_shortcuts_match_loops_and_torch(x_shape, w_shape, stride, padding,
 
 @given(data=st.data())
 def test_conv_shortcut_gradients_first_and_second_order(data):
+    from unittest import mock
+
+    from tinygrad_np.ops import conv_shortcuts
     one_by_one = data.draw(st.booleans(), label="1x1")
-    c, f = (2, 3) if one_by_one else (17, 18)
     k = 1 if one_by_one else 3
-    x = data.draw(tst.tensors((1, c, 4, 3)), label="x")
-    w = data.draw(tst.tensors((f, c, k, k), min_value=-0.5, max_value=0.5), label="w")
+    x = data.draw(tst.tensors((1, 2, 4, 3)), label="x")
+    w = data.draw(tst.tensors((3, 2, k, k), min_value=-0.5, max_value=0.5), label="w")
     seed = data.draw(st.integers(0, 2**16), label="cotangent seed")
     stride = 1 if not one_by_one else data.draw(st.sampled_from([1, 2]), label="stride")
 
     def fn(x, w):
         return tg.conv2d(x, w, stride=stride, padding=1 - one_by_one)
 
-    assert gradcheck(fn, x, w, atol=ATOL, rtol=RTOL, seed=seed)
-    assert gradgradcheck(fn, x, w, atol=ATOL, rtol=RTOL, seed=seed)
+    # small layers take the flipped kernel only when the cost model is told it is free
+    with mock.patch.object(conv_shortcuts, "flipped_costs", return_value=-1.0):
+        if not one_by_one:
+            assert conv_shortcuts.use_flipped((1, 3, 4, 3), w.shape, (1, 2, 6, 5), (1, 1), (1, 1), (1, 1), 1)
+        assert gradcheck(fn, x, w, atol=ATOL, rtol=RTOL, seed=seed)
+        assert gradgradcheck(fn, x, w, atol=ATOL, rtol=RTOL, seed=seed)
 
 
 def test_matmul_split_in_pieces_matches_one_product():
