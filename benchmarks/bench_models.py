@@ -27,7 +27,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 sys.path.insert(0, os.path.dirname(HERE))
 from model_zoo import MODELS, build, make_batch, pair  # noqa: E402
-from timing import interleaved, thread_settings  # noqa: E402
+from timing import interleaved, peak_memory_added_mib, thread_settings  # noqa: E402
 
 import tinygrad_np as tg  # noqa: E402
 
@@ -106,16 +106,7 @@ def _memory_child(library: str, name: str, n: int) -> None:
     """In a fresh process: the peak RSS (MiB) the first train step adds (model, batch and both
     libraries loaded)."""
     step = candidates(name, n)["ours_step" if library == "tinygrad_np" else "torch_step"]
-
-    def status(field: str) -> int:
-        with open("/proc/self/status") as f:
-            return next(int(line.split()[1]) for line in f if line.startswith(field + ":"))
-
-    with open("/proc/self/clear_refs", "w") as f:  # reset the peak (VmHWM) to the current RSS
-        f.write("5")
-    before = status("VmRSS")
-    step()
-    print((status("VmHWM") - before) / 1024)
+    print(peak_memory_added_mib(step))
 
 
 def peak_memory(library: str, name: str, n: int) -> float:

@@ -86,3 +86,18 @@ def thread_settings() -> dict[str, object]:
     except ImportError:
         info["torch"] = "not installed"
     return info
+
+
+def peak_memory_added_mib(step: Callable[[], object]) -> float:
+    """The peak resident memory (MiB) that one call of `step` adds to this process (Linux: the
+    peak, VmHWM, is reset to the current RSS first). Meant for a fresh process per library."""
+
+    def status(field: str) -> int:
+        with open("/proc/self/status") as f:
+            return next(int(line.split()[1]) for line in f if line.startswith(field + ":"))
+
+    with open("/proc/self/clear_refs", "w") as f:
+        f.write("5")
+    before = status("VmRSS")
+    step()
+    return (status("VmHWM") - before) / 1024
