@@ -126,7 +126,6 @@ def _memory_child(library: str, n: int) -> None:
     (model, batch and both libraries already loaded)."""
     ours_forward, torch_forward, ours_step, torch_step = candidates(n)
     step = ours_step if library == "tinygrad_np" else torch_step
-
     print(peak_memory_added_mib(step))
 
 
