@@ -273,3 +273,29 @@ def test_conv_rows_lowering_matches_loops(x_shape, w_shape, padding, threads):
     with parallel.forced_split(threads):
         y = tg.conv2d(t64(x), t64(w), padding=padding)
     np.testing.assert_allclose(y.data, conv2d_loops(x, w, None, (1, 1), padding), rtol=1e-12, atol=1e-12)
+
+
+@given(data=st.data())
+def test_conv_rows_lowering_gradients_first_and_second_order(data):
+    """The shifted-rows lowering on small layers (its channel and useful-share floors lowered so
+    that it is chosen), under finite differences with a random cotangent."""
+    from unittest import mock
+
+    from tinygrad_np.ops import conv_rows
+    c = data.draw(st.integers(1, 3), label="channels")
+    f = data.draw(st.integers(1, c), label="filters")
+    kh, kw = data.draw(st.integers(1, 3), label="kh"), data.draw(st.integers(2, 3), label="kw")
+    ph, pw = data.draw(st.integers(0, kh - 1), label="pad h"), data.draw(st.integers(0, kw - 1), label="pad w")
+    h, w = data.draw(st.integers(kh, kh + 3), label="h"), data.draw(st.integers(kw, kw + 3), label="w")
+    x = data.draw(tst.tensors((2, c, h, w)), label="x")
+    weight = data.draw(tst.tensors((f, c, kh, kw), min_value=-0.5, max_value=0.5), label="weight")
+    seed = data.draw(st.integers(0, 2**16), label="cotangent seed")
+
+    def fn(x, weight):
+        return tg.conv2d(x, weight, padding=(ph, pw))
+
+    spy = mock.Mock(wraps=conv_rows.rows_forward)
+    with mock.patch.multiple(conv_rows, MIN_CHANNELS=1, MIN_USEFUL=0.0, rows_forward=spy):
+        assert gradcheck(fn, x, weight, atol=ATOL, rtol=RTOL, seed=seed)
+        assert gradgradcheck(fn, x, weight, atol=ATOL, rtol=RTOL, seed=seed)
+    assert spy.called
