@@ -109,3 +109,11 @@ def test_per_op_times_the_layers_of_the_models_next_to_torch():
         assert row[3] == "/"
         assert float(row[2]) > 0
         assert float(row[4]) > 0
+
+
+def test_bench_gelu_checks_torch_and_times_both_gelus_and_the_old_erf():
+    result = run_json("bench_gelu.py", "--shape", "2", "3", "8", "8", "--rounds", "1")
+    assert result["max_relative_difference"] < 1e-12
+    assert set(result["median_ms"]) == {"ours exact", "torch exact", "ours tanh", "torch tanh", "math.erf per element"}
+    assert result["exact_ratio"] > 0
+    assert result["tanh_ratio"] > 0
